@@ -1,0 +1,221 @@
+"""Find or build the control-plane binaries: etcd, kube-apiserver, kube-controller-manager.
+
+Like controller-runtime's envtest, ``$KUBEBUILDER_ASSETS`` wins when set. Otherwise the
+binaries are built once from the Go module proxy, each project from its own small tools
+module (so version selection never mixes their dependencies), into a cache outside the
+repository that every later run reuses.
+
+    python -m kuorum.cluster.binaries      # build (or find) them and print the directory
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from kuorum.errors import UserError
+
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+GO_PROXY = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0]
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Where the three binaries are."""
+
+    directory: Path
+
+    def path(self, name: str) -> Path:
+        """Return the path of one binary."""
+        return self.directory / name
+
+
+def cache_directory() -> Path:
+    """Return the versioned cache directory (``$XDG_CACHE_HOME`` respected)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "kuorum" / "control-plane" / f"k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}"
+
+
+def ensure_assets(*, log: bool = True) -> Assets:
+    """Return the binaries, building them into the cache first if they are missing."""
+    override = os.environ.get("KUBEBUILDER_ASSETS")
+    if override:
+        assets = Assets(Path(override))
+        missing = [name for name in BINARIES if not assets.path(name).is_file()]
+        if missing:
+            raise UserError(
+                f"KUBEBUILDER_ASSETS={override} lacks {', '.join(missing)}; "
+                "point it at a directory holding etcd, kube-apiserver and "
+                "kube-controller-manager, or unset it to build them"
+            )
+        return assets
+    assets = Assets(cache_directory())
+    if all(assets.path(name).is_file() for name in BINARIES):
+        return assets
+    _build(assets.directory, log=log)
+    return assets
+
+
+def _build(target: Path, *, log: bool) -> None:
+    """Build all three binaries into ``target`` (atomically: a half build is never used)."""
+    if shutil.which("go") is None:
+        raise UserError(
+            "Go is needed to build etcd and kube-apiserver once (or set KUBEBUILDER_ASSETS "
+            "to a directory that has them); install Go >= 1.26"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
+        work = Path(scratch)
+        out = work / "bin"
+        out.mkdir()
+        if log:
+            _say(
+                f"building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} from the "
+                f"Go module proxy into {target} (once; several minutes on 2 cores)"
+            )
+        _build_kubernetes(work / "k8s", out, log=log)
+        _build_etcd(work / "etcd", out, log=log)
+        staged = work / "done"
+        out.rename(staged)
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    if log:
+        _say(f"control-plane binaries ready in {target}")
+
+
+def _build_kubernetes(module: Path, out: Path, *, log: bool) -> None:
+    """Build kube-apiserver and kube-controller-manager from a tools module.
+
+    k8s.io/kubernetes requires its staging modules at v0.0.0, so the tools module
+    replaces each of them with the matching published v0.x.y (listed from the release's
+    own go.mod, never typed by hand).
+    """
+    minor = "v0." + KUBERNETES_VERSION.removeprefix("v1.")
+    staging = _staging_modules(KUBERNETES_VERSION)
+    lines = [
+        "module kuorum.io/tools/kubernetes",
+        "",
+        "go 1.26.0",
+        "",
+        f"require k8s.io/kubernetes {KUBERNETES_VERSION}",
+        "",
+    ]
+    lines += [f"replace {name} => {name} {minor}" for name in staging]
+    _write_module(
+        module,
+        "\n".join(lines) + "\n",
+        [
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+        ],
+    )
+    version = KUBERNETES_VERSION.removeprefix("v").split(".")
+    ldflags = " ".join(
+        [
+            "-s -w",
+            f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}",
+            f"-X k8s.io/component-base/version.gitMajor={version[0]}",
+            f"-X k8s.io/component-base/version.gitMinor={version[1]}",
+        ]
+    )
+    _go(module, ["mod", "tidy"], log=log, what="resolving Kubernetes modules")
+    _go(
+        module,
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            ldflags,
+            "-o",
+            str(out) + "/",
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+        ],
+        log=log,
+        what="compiling kube-apiserver and kube-controller-manager",
+    )
+
+
+def _build_etcd(module: Path, out: Path, *, log: bool) -> None:
+    """Build etcd; its main package is the root of go.etcd.io/etcd/server/v3."""
+    _write_module(
+        module,
+        "module kuorum.io/tools/etcd\n\ngo 1.26.0\n\n"
+        f"require go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n",
+        ["go.etcd.io/etcd/server/v3"],
+    )
+    _go(module, ["mod", "tidy"], log=log, what="resolving etcd modules")
+    _go(
+        module,
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(out / "etcd"),
+            "go.etcd.io/etcd/server/v3",
+        ],
+        log=log,
+        what="compiling etcd",
+    )
+
+
+def _staging_modules(version: str) -> list[str]:
+    """List the k8s.io modules that k8s.io/kubernetes requires at v0.0.0."""
+    url = f"{GO_PROXY}/k8s.io/kubernetes/@v/{version}.mod"
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (fixed https URL)
+        gomod = response.read().decode()
+    names = {
+        parts[0]
+        for parts in (line.split() for line in gomod.splitlines())
+        if len(parts) == 2 and parts[0].startswith("k8s.io/") and parts[1] == "v0.0.0"
+    }
+    return sorted(names)
+
+
+def _write_module(module: Path, gomod: str, imports: list[str]) -> None:
+    """Write a tools module whose tools.go keeps the wanted main packages required."""
+    module.mkdir(parents=True)
+    (module / "go.mod").write_text(gomod)
+    body = "\n".join(f'\t_ "{name}"' for name in imports)
+    (module / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{body}\n)\n")
+
+
+def _go(module: Path, args: list[str], *, log: bool, what: str) -> None:
+    """Run one go command in ``module``; on failure show its output and stop."""
+    if log:
+        _say(what + " ...")
+    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod")
+    result = subprocess.run(
+        ["go", *args], cwd=module, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise UserError(f"'go {' '.join(args[:2])}' failed while {what}:\n{result.stderr[-4000:]}")
+
+
+def _say(message: str) -> None:
+    print(f"kuorum: {message}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    """Build or find the binaries and print their directory."""
+    try:
+        print(ensure_assets().directory)
+    except UserError as error:
+        print(f"kuorum: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Install Kuorum's cluster objects on a control plane: CRDs, namespace, identities.
+
+The CRDs come from ``crds/`` and the RBAC rules from ``charts/kuorum/files/rbac/``:
+the same files the Helm chart installs, so a dev cluster grants each component exactly
+what a production install grants it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+
+from kuorum import names
+from kuorum.cluster.processes import wait_until
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CRD_DIRECTORY = REPOSITORY / "crds"
+RBAC_DIRECTORY = REPOSITORY / "charts" / "kuorum" / "files" / "rbac"
+COMPONENT_ACCOUNTS = {
+    "operator": names.OPERATOR_ACCOUNT,
+    "node": names.NODE_ACCOUNT,
+    "webhook": names.WEBHOOK_ACCOUNT,
+}
+
+
+def crd_manifests(directory: Path = CRD_DIRECTORY) -> list[dict[str, Any]]:
+    """Read every CRD manifest of ``directory``."""
+    return [yaml.safe_load(path.read_text()) for path in sorted(directory.glob("*.yaml"))]
+
+
+def apply_crds(
+    api: client.ApiClient, manifests: Iterable[dict[str, Any]], *, timeout: float = 60.0
+) -> None:
+    """Create or replace the CRDs and wait until the apiserver serves each of them."""
+    extensions = client.ApiextensionsV1Api(api)
+    wanted = []
+    for manifest in manifests:
+        name = manifest["metadata"]["name"]
+        wanted.append(name)
+        body: Any = manifest
+        try:
+            current = extensions.read_custom_resource_definition(name)
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+            extensions.create_custom_resource_definition(body)
+            continue
+        version = current.metadata.resource_version if current.metadata else None
+        body = dict(manifest, metadata=dict(manifest["metadata"], resourceVersion=version))
+        extensions.replace_custom_resource_definition(name, body)
+
+    def established() -> bool:
+        for name in wanted:
+            crd = extensions.read_custom_resource_definition(name)
+            conditions = (crd.status and crd.status.conditions) or []
+            if not any(c.type == "Established" and c.status == "True" for c in conditions):
+                return False
+        return True
+
+    wait_until(established, timeout=timeout, what="CRDs " + ", ".join(wanted))
+
+
+def ensure_namespace(api: client.ApiClient, name: str) -> None:
+    """Create the namespace if it does not exist."""
+    body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name))
+    try:
+        client.CoreV1Api(api).create_namespace(body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+
+
+def rbac_rules(component: str) -> dict[str, list[dict[str, Any]]]:
+    """Return ``{clusterRules, namespaceRules}`` of a component, as the chart grants them."""
+    data = yaml.safe_load((RBAC_DIRECTORY / f"{component}.yaml").read_text()) or {}
+    return {
+        "clusterRules": data.get("clusterRules") or [],
+        "namespaceRules": data.get("namespaceRules") or [],
+    }
+
+
+def grant_component(
+    api: client.ApiClient, component: str, namespace: str = names.SYSTEM_NAMESPACE
+) -> str:
+    """Create the component's ServiceAccount and bind its rules; return the account name."""
+    account = COMPONENT_ACCOUNTS[component]
+    rules = rbac_rules(component)
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    account_body: Any = {"metadata": {"name": account}}
+    _create_or_replace(
+        lambda: core.create_namespaced_service_account(namespace, account_body), None
+    )
+    subject: Any = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+    if rules["clusterRules"]:
+        role: Any = {"metadata": {"name": account}, "rules": rules["clusterRules"]}
+        _create_or_replace(
+            lambda: rbac.create_cluster_role(role), lambda: rbac.replace_cluster_role(account, role)
+        )
+        binding: Any = {
+            "metadata": {"name": account},
+            "subjects": subject,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": account,
+            },
+        }
+        _create_or_replace(
+            lambda: rbac.create_cluster_role_binding(binding),
+            lambda: rbac.replace_cluster_role_binding(account, binding),
+        )
+    if rules["namespaceRules"]:
+        role = {"metadata": {"name": account}, "rules": rules["namespaceRules"]}
+        _create_or_replace(
+            lambda: rbac.create_namespaced_role(namespace, role),
+            lambda: rbac.replace_namespaced_role(account, namespace, role),
+        )
+        binding = {
+            "metadata": {"name": account},
+            "subjects": subject,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+        }
+        _create_or_replace(
+            lambda: rbac.create_namespaced_role_binding(namespace, binding),
+            lambda: rbac.replace_namespaced_role_binding(account, namespace, binding),
+        )
+    return account
+
+
+def _create_or_replace(create: Any, replace: Any) -> None:
+    try:
+        create()
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        if replace is not None:
+            replace()

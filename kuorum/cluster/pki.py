@@ -1,0 +1,164 @@
+"""Certificates and keys of a local control plane, made with ``cryptography``.
+
+One CA signs the apiserver's serving certificate and the client certificates (the
+admin in ``system:masters``, the controller manager); a separate key pair signs
+service-account tokens, so TokenRequest and TokenReview work as in a real cluster.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+VALIDITY = datetime.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Pki:
+    """Paths of every PEM file the control plane uses."""
+
+    directory: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.directory / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.directory / "ca.key"
+
+    @property
+    def serving_cert(self) -> Path:
+        return self.directory / "apiserver.crt"
+
+    @property
+    def serving_key(self) -> Path:
+        return self.directory / "apiserver.key"
+
+    @property
+    def sa_public(self) -> Path:
+        return self.directory / "sa.pub"
+
+    @property
+    def sa_private(self) -> Path:
+        return self.directory / "sa.key"
+
+    def client(self, name: str) -> tuple[Path, Path]:
+        """Return (certificate, key) paths of the client called ``name``."""
+        return self.directory / f"{name}.crt", self.directory / f"{name}.key"
+
+
+def create(directory: Path) -> Pki:
+    """Create a CA, the apiserver serving pair, client pairs and the SA signing pair."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pki = Pki(directory)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kuorum-dev-ca")])
+    ca_cert = (
+        _builder(ca_name, ca_name, ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_usage(cert_sign=True), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_pair(pki.ca_cert, pki.ca_key, ca_cert, ca_key)
+
+    def issue(
+        cn: str, *, orgs: tuple[str, ...] = (), server: bool = False
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
+        subject = x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        purpose = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        builder = (
+            _builder(subject, ca_name, key.public_key())
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_usage(cert_sign=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+        )
+        if server:
+            names: list[x509.GeneralName] = [
+                x509.DNSName("localhost"),
+                x509.DNSName("kubernetes.default.svc"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                x509.IPAddress(ipaddress.ip_address("10.0.0.1")),
+            ]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(ca_key, hashes.SHA256()), key
+
+    _write_pair(pki.serving_cert, pki.serving_key, *issue("kube-apiserver", server=True))
+    _write_pair(*pki.client("admin"), *issue("kuorum-admin", orgs=("system:masters",)))
+    _write_pair(*pki.client("controller-manager"), *issue("system:kube-controller-manager"))
+
+    sa_key = ec.generate_private_key(ec.SECP256R1())
+    _write(
+        pki.sa_private,
+        sa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    _write(
+        pki.sa_public,
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    )
+    return pki
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+    )
+
+
+def _usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=not cert_sign,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _write_pair(
+    cert_path: Path, key_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> None:
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_bytes(data)
