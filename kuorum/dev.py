@@ -35,15 +35,18 @@ def run_up(args: argparse.Namespace) -> int:
     """Start the control plane, install Kuorum's objects, print how to use it."""
     from kuorum import names
     from kuorum.cluster import install
+    from kuorum.cluster.binaries import ensure_assets
     from kuorum.cluster.controlplane import ControlPlane
 
     plane = ControlPlane(args.state_dir)
     if plane.running:
         print(f"kuorum: already running in {plane.state_dir} (kuorum dev down to stop it)")
-        _print_usage(plane.kubeconfig)
+        _print_usage(plane.state_dir)
         return 0
+    assets = ensure_assets()
     print(f"kuorum: starting the control plane in {plane.state_dir} ...", flush=True)
-    plane.start()
+    plane.start(assets=assets)
+    _link_kubectl(plane.state_dir, assets.kubectl)
     try:
         api = plane.api_client()
         install.apply_crds(api, install.crd_manifests())
@@ -58,7 +61,7 @@ def run_up(args: argparse.Namespace) -> int:
         print(
             f"  {record.name:<26} pid {record.pid:<8} log {plane.supervisor.log_path(record.name)}"
         )
-    _print_usage(plane.kubeconfig)
+    _print_usage(plane.state_dir)
     return 0
 
 
@@ -71,5 +74,17 @@ def run_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_usage(kubeconfig: Path) -> None:
-    print(f"\n  export KUBECONFIG={kubeconfig}\n  kubectl get dsec -A\n  kubectl get snode\n")
+def _link_kubectl(state_dir: Path, kubectl: Path) -> None:
+    """Put kubectl of the apiserver's own release at ``STATE_DIR/bin/kubectl``."""
+    link = state_dir / "bin" / "kubectl"
+    link.parent.mkdir(exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(kubectl)
+
+
+def _print_usage(state_dir: Path) -> None:
+    print(
+        f"\n  export KUBECONFIG={state_dir / 'kubeconfig'}"
+        f"\n  export PATH={state_dir / 'bin'}:$PATH    # kubectl of the same release"
+        "\n  kubectl get dsec -A\n  kubectl get snode\n"
+    )

@@ -1,5 +1,8 @@
 """Find or build the control-plane binaries: etcd, kube-apiserver, kube-controller-manager.
 
+kubectl of the same release comes along, as in envtest's asset directory, so tests and
+the demo never depend on whatever client version the machine happens to have.
+
 Like controller-runtime's envtest, ``$KUBEBUILDER_ASSETS`` wins when set. Otherwise the
 binaries are built once from the Go module proxy, each project from its own small tools
 module (so version selection never mixes their dependencies), into a cache outside the
@@ -23,7 +26,7 @@ from kuorum.errors import UserError
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
 GO_PROXY = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0]
 
 
@@ -32,6 +35,11 @@ class Assets:
     """Where the three binaries are."""
 
     directory: Path
+
+    @property
+    def kubectl(self) -> Path:
+        """kubectl of the same Kubernetes release as the apiserver."""
+        return self.path("kubectl")
 
     def path(self, name: str) -> Path:
         """Return the path of one binary."""
@@ -54,7 +62,7 @@ def ensure_assets(*, log: bool = True) -> Assets:
             raise UserError(
                 f"KUBEBUILDER_ASSETS={override} lacks {', '.join(missing)}; "
                 "point it at a directory holding etcd, kube-apiserver and "
-                "kube-controller-manager, or unset it to build them"
+                "kube-controller-manager and kubectl, or unset it to build them"
             )
         return assets
     assets = Assets(cache_directory())
@@ -93,7 +101,7 @@ def _build(target: Path, *, log: bool) -> None:
 
 
 def _build_kubernetes(module: Path, out: Path, *, log: bool) -> None:
-    """Build kube-apiserver and kube-controller-manager from a tools module.
+    """Build kube-apiserver, kube-controller-manager and kubectl from a tools module.
 
     k8s.io/kubernetes requires its staging modules at v0.0.0, so the tools module
     replaces each of them with the matching published v0.x.y (listed from the release's
@@ -116,6 +124,7 @@ def _build_kubernetes(module: Path, out: Path, *, log: bool) -> None:
         [
             "k8s.io/kubernetes/cmd/kube-apiserver",
             "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kubectl",
         ],
     )
     version = KUBERNETES_VERSION.removeprefix("v").split(".")
@@ -139,9 +148,10 @@ def _build_kubernetes(module: Path, out: Path, *, log: bool) -> None:
             str(out) + "/",
             "k8s.io/kubernetes/cmd/kube-apiserver",
             "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kubectl",
         ],
         log=log,
-        what="compiling kube-apiserver and kube-controller-manager",
+        what="compiling kube-apiserver, kube-controller-manager and kubectl",
     )
 
 

@@ -12,6 +12,7 @@ import base64
 import json
 import socket
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -93,6 +94,11 @@ class ControlPlane:
     def kubeconfig(self) -> Path:
         """The admin kubeconfig (a client certificate in ``system:masters``)."""
         return self.state_dir / "kubeconfig"
+
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run kubectl (of the apiserver's release) as the admin; return its output."""
+        argv = [str(ensure_assets(log=False).kubectl), f"--kubeconfig={self.kubeconfig}", *args]
+        return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=120)
 
     def api_client(self) -> client.ApiClient:
         """Return an admin API client."""

@@ -133,3 +133,8 @@ def _process_exists(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_kubectl_of_the_same_release_talks_to_it(control_plane: ControlPlane) -> None:
+    result = control_plane.kubectl("version", "-o", "json")
+    assert '"gitVersion": "v1.36.3"' in result.stdout
