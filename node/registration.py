@@ -1,0 +1,94 @@
+"""Keep this node's ShareNode current: register at start, then heartbeat its status.
+
+The ShareNode is how the operator, peers and ``kuorum ledger verify`` find the node and
+pin its keys and TLS certificate. A key that differs from the registered one means the
+node lost its data directory (or something worse): that is logged loudly, and clients
+that pinned the old key refuse the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client
+
+from kuorum.kube.sharenodes import get_share_node, patch_share_node_status, register_share_node
+
+log = logging.getLogger("kuorum.node.registration")
+
+StatusSource = Callable[[], dict[str, Any]]
+"""Returns the node-specific status fields (sharesHeld, ledgerSize, checkpoint)."""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Registration:
+    """Registers the ShareNode ``name`` and refreshes its status every interval."""
+
+    def __init__(self, api: client.ApiClient, name: str, spec: dict[str, Any],
+                 status: StatusSource) -> None:
+        self._api = api
+        self._name = name
+        self._spec = spec
+        self._status = status
+        self._ready_since: str | None = None
+        self.registered = asyncio.Event()
+
+    async def register(self) -> None:
+        """Create or update the ShareNode spec, warning if it named other keys."""
+        existing = await asyncio.to_thread(get_share_node, self._api, self._name)
+        if existing is not None:
+            old = existing.get("spec", {})
+            for field in ("signingKey", "encryptionKey"):
+                if old.get(field) not in (None, self._spec[field]):
+                    log.error("ShareNode %s: spec.%s changes from the registered key to a new "
+                              "one (data directory lost or replaced?); clients that pinned the "
+                              "old key will refuse this node until an administrator re-trusts "
+                              "it", self._name, field)
+        await asyncio.to_thread(register_share_node, self._api, self._name, self._spec)
+        await self.heartbeat()
+        self.registered.set()
+        log.info("ShareNode %s registered at %s", self._name, self._spec["endpoint"])
+
+    async def heartbeat(self) -> None:
+        """Write Ready, the node's counters and lastHeartbeatTime into the status."""
+        now = _now()
+        self._ready_since = self._ready_since or now
+        status = {
+            "conditions": [{
+                "type": "Ready", "status": "True", "reason": "Serving",
+                "message": "accepting requests", "lastTransitionTime": self._ready_since,
+            }],
+            "lastHeartbeatTime": now,
+            **self._status(),
+        }
+        await asyncio.to_thread(patch_share_node_status, self._api, self._name, status)
+
+    async def run(self, interval: float) -> None:
+        """Register (retrying until the apiserver answers), then heartbeat forever."""
+        while not self.registered.is_set():
+            try:
+                await self.register()
+            except Exception as error:  # keep serving, retry registration
+                log.warning("ShareNode %s: registration failed, retrying in %.0fs: %s",
+                            self._name, interval, _brief(error))
+                await asyncio.sleep(interval)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.heartbeat()
+            except Exception as error:  # a missed heartbeat is not fatal
+                log.warning("ShareNode %s: heartbeat failed: %s", self._name, _brief(error))
+
+
+def _brief(error: Exception) -> str:
+    """One line about an API error, without the response body."""
+    status = getattr(error, "status", None)
+    reason = getattr(error, "reason", None)
+    return f"HTTP {status} {reason}" if status else f"{type(error).__name__}: {error}"

@@ -1,0 +1,40 @@
+"""Settings of one share node, from the ``kuorum node`` command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kuorum import names
+
+DEFAULT_OPERATOR_IDENTITY = (
+    f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}")
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Everything a node needs to start; times are in seconds."""
+
+    name: str
+    """ShareNode name; also the ledger origin suffix ``kuorum.io/node/<name>``."""
+    data_dir: Path
+    """Keys, TLS certificate and the SQLite database (mode 0700, files 0600)."""
+    host: str
+    port: int
+    endpoint: str
+    """The URL peers and the operator dial, published in the ShareNode."""
+    zone: str
+    kubeconfig: Path | None
+    operator_identity: str
+    """The only identity allowed to store, release and destroy shares."""
+    kem: str
+    """HPKE KEM of the node's encryption key: ``MLKEM768_X25519`` or ``X25519``."""
+    tls_sans: tuple[str, ...]
+    witness_interval: float
+    heartbeat_interval: float
+    token_cache_seconds: float
+
+    @property
+    def origin(self) -> str:
+        """The C2SP origin line of this node's ledger checkpoints."""
+        return f"{names.GROUP}/node/{self.name}"

@@ -1,0 +1,72 @@
+"""SQLite custody: one transaction per change, restrictive permissions, atomic rollback."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from kuorum.node.storage import Append, Storage, StoredShare, Witnessed
+
+
+def share(version: int, sealed: bytes = b"sealed") -> StoredShare:
+    return StoredShare("team", "db", version, 2, 3, sealed, b"commitments", b"payload",
+                       b"digest", b"receipt", b"signature")
+
+
+def append(index: int) -> Append:
+    return Append(index, f"entry {index}".encode(), bytes([index]) * 32, f"checkpoint {index}")
+
+
+def test_database_file_is_private(tmp_path: Path) -> None:
+    Storage(tmp_path / "node.db").close()
+    assert stat.S_IMODE((tmp_path / "node.db").stat().st_mode) == 0o600
+
+
+def test_share_and_its_entry_land_together_and_survive_reopen(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "node.db")
+    storage.commit(append(0), put=share(1))
+    storage.close()
+    storage = Storage(tmp_path / "node.db")
+    assert storage.share("team", "db", 1) == share(1)
+    assert storage.entries(0, 10) == [b"entry 0"]
+    assert storage.leaf_hashes() == [bytes([0]) * 32]
+    assert storage.checkpoint() == "checkpoint 0"
+    assert storage.checkpoint(1) == "checkpoint 0"
+    assert storage.share_count() == 1
+
+
+def test_a_failed_change_leaves_neither_entry_nor_share(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "node.db")
+    storage.commit(append(0), put=share(1))
+    with pytest.raises(sqlite3.IntegrityError):
+        storage.commit(append(1), put=share(1, b"other"))  # same slot again
+    assert storage.entries(0, 10) == [b"entry 0"]
+    assert storage.share("team", "db", 1) == share(1)
+    assert storage.checkpoint() == "checkpoint 0"
+
+
+def test_erase_removes_only_the_named_versions(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "node.db")
+    for index, version in enumerate((1, 2, 3)):
+        storage.commit(append(index), put=share(version))
+    storage.commit(append(3), erase=("team", "db", [1, 3]))
+    assert [held.version for held in storage.shares("team", "db")] == [2]
+    assert len(storage.entries(0, 100)) == 4
+
+
+def test_witness_state_and_cosignatures_round_trip(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "node.db")
+    state = Witnessed("kuorum.io/node/b", "key", 7, b"r" * 32)
+    storage.set_witnessed(state)
+    assert storage.witnessed("kuorum.io/node/b") == state
+    assert storage.witnessed("kuorum.io/node/c") is None
+    storage.add_cosignature(7, "b", "— b AAAA")
+    storage.add_cosignature(7, "b", "— b BBBB")
+    assert storage.cosignatures(7) == ["— b BBBB"]
+
+
+def test_repr_shows_the_slot_not_the_material() -> None:
+    assert "sealed" not in repr(share(1)) and "team/db version 1" in repr(share(1))
