@@ -1,0 +1,142 @@
+"""Ledger entries: what a share node records, one Merkle leaf per event.
+
+An entry names an event (store, release, refusal, destruction, ...), when it
+happened, which secret version and share slot it touched, who asked and why. It has
+no free-form payload on purpose: share material, tokens and keys have no field to
+go into. `to_bytes()` is canonical (versioned JSON, sorted keys, no whitespace,
+ASCII), and `from_bytes()` accepts only that form, so one event has one leaf hash.
+"""
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from kuorum.ledger.errors import EntryError
+from kuorum.ledger.merkle import leaf_hash
+
+FORMAT_VERSION = 1
+"""Version of the canonical encoding, written as field `v`."""
+
+MAX_ACTOR = 256
+MAX_REASON = 512
+"""Longest actor and reason texts, in characters: a reason says why, it holds no data."""
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class EntryKind(StrEnum):
+    """The events a node logs; the value is what the canonical form carries."""
+
+    KEY_CREATED = "key.created"
+    """The node generated its signing and encryption keys (first start)."""
+    NODE_STARTED = "node.started"
+    """The node process started serving."""
+    SHARE_STORED = "share.stored"
+    """A share of a secret version was verified and stored (new secret or rotation)."""
+    SHARE_RELEASED = "share.released"
+    """A share was released to the caller, re-sealed to its ephemeral key."""
+    SHARE_REFUSED = "share.refused"
+    """A store, release or destruction was refused (authentication, policy, conflict)."""
+    SHARE_DESTROYED = "share.destroyed"
+    """A share was erased (secret deleted, failed dealing, old version retired)."""
+    WITNESS_COSIGNED = "witness.cosigned"
+    """This node cosigned a peer's checkpoint (actor: the peer's origin)."""
+    WITNESS_REFUSED = "witness.refused"
+    """This node refused a peer's checkpoint: possible evidence of a forked log."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger event. Fields that do not apply to `kind` are None."""
+
+    kind: EntryKind
+    time: datetime
+    """When it happened, timezone-aware; stored as RFC 3339 UTC (passed in, never read)."""
+    actor: str
+    """Who asked, e.g. system:serviceaccount:kuorum-system:kuorum-operator, or the node."""
+    namespace: str | None = None
+    name: str | None = None
+    version: int | None = None
+    index: int | None = None
+    """Share index (1..n) of this node in the dealing."""
+    reason: str = ""
+    """Why, in words a cluster operator can act on; never a secret value."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, EntryKind):
+            raise EntryError(f"entry kind {self.kind!r} is not an EntryKind")
+        if not isinstance(self.time, datetime) or self.time.utcoffset() is None:
+            raise EntryError(f"entry time {self.time!r} must be a timezone-aware datetime")
+        _check_text("actor", self.actor, MAX_ACTOR, required=True)
+        _check_text("reason", self.reason, MAX_REASON, required=False)
+        for field in ("namespace", "name"):
+            value = getattr(self, field)
+            if value is not None and not _DNS_SUBDOMAIN.fullmatch(value):
+                raise EntryError(f"entry {field} {value!r} is not a Kubernetes object name")
+        for field, low in (("version", 0), ("index", 1)):
+            value = getattr(self, field)
+            if value is not None and (type(value) is not int or value < low):
+                raise EntryError(f"entry {field} {value!r} must be an integer >= {low}")
+
+    def to_bytes(self) -> bytes:
+        """Canonical encoding: the bytes that become the Merkle leaf."""
+        fields: dict[str, Any] = asdict(self)
+        fields["kind"] = self.kind.value
+        fields["time"] = _format_time(self.time)
+        fields["v"] = FORMAT_VERSION
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Entry":
+        """Read an entry; anything but the canonical form of a valid entry is an `EntryError`."""
+        try:
+            fields = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise EntryError("entry is not JSON") from exc
+        if not isinstance(fields, dict):
+            raise EntryError("entry is not a JSON object")
+        if fields.pop("v", None) != FORMAT_VERSION:
+            raise EntryError(f"entry format version is not {FORMAT_VERSION}")
+        try:
+            fields["kind"] = EntryKind(fields["kind"])
+            fields["time"] = _parse_time(fields["time"])
+            entry = cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EntryError(f"entry fields are wrong: {exc}") from exc
+        if entry.to_bytes() != data:
+            raise EntryError("entry is not in canonical form")
+        return entry
+
+    def leaf_hash(self) -> bytes:
+        """RFC 6962 leaf hash of the canonical bytes."""
+        return leaf_hash(self.to_bytes())
+
+
+def _check_text(field: str, value: object, limit: int, *, required: bool) -> None:
+    if not isinstance(value, str):
+        raise EntryError(f"entry {field} must be text")
+    if required and not value:
+        raise EntryError(f"entry {field} is empty")
+    if len(value) > limit:
+        raise EntryError(f"entry {field} is longer than {limit} characters")
+    if not value.isprintable():
+        raise EntryError(f"entry {field} holds control characters")
+
+
+def _format_time(time: datetime) -> str:
+    utc = time.astimezone(UTC)
+    return utc.strftime(_TIME_FORMATS[1] if utc.microsecond else _TIME_FORMATS[0])
+
+
+def _parse_time(text: object) -> datetime:
+    if isinstance(text, str):
+        for fmt in _TIME_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    raise EntryError(f"entry time {text!r} is not RFC 3339 UTC")
