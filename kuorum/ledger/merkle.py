@@ -118,8 +118,9 @@ def verify_consistency(
 ) -> None:
     """Check that tree `old_root` of `old_size` is a prefix of `new_root` (RFC 9162 2.1.4.2).
 
-    Equal sizes need an empty proof and equal roots; a proof from size 0 proves
-    nothing and is refused. Raises `ProofError` saying what did not hold.
+    Equal sizes need an empty proof and equal roots (the empty tree's being
+    `EMPTY_ROOT`); a proof from size 0 to more proves nothing and is refused.
+    Raises `ProofError` saying what did not hold.
     """
     _check_proof_hashes(proof)
     if old_size > new_size:
@@ -129,6 +130,8 @@ def verify_consistency(
             raise ProofError(f"consistency proof between equal sizes {old_size} must be empty")
         if old_root != new_root:
             raise ProofError(f"two different roots for the same tree size {old_size}")
+        if old_size == 0 and old_root != EMPTY_ROOT:
+            raise ProofError("the root of the empty tree is not SHA-256 of nothing")
         return
     if old_size == 0:
         raise ProofError("a consistency proof from the empty tree proves nothing")
