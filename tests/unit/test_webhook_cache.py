@@ -1,0 +1,64 @@
+"""The watched cache: lookups, deletions, and version changes announced once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kuorum.webhook.cache import SecretCache
+from kuorum.webhook.secretview import SecretView
+
+
+def dsec(
+    name: str, version: int | None = None, *, ready: bool = True, **spec: Any
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]
+    }
+    if version is not None:
+        status["version"] = version
+    return {"metadata": {"namespace": "ns", "name": name}, "spec": spec, "status": status}
+
+
+def test_lookup_reads_target_access_readiness_and_version() -> None:
+    cache = SecretCache()
+    assert not cache.synced
+    cache.replace_all(
+        [
+            dsec("db", 3, target={"name": "db-creds"}, access={"namespaces": ["a"]}),
+            dsec("x", ready=False),
+        ]
+    )
+    assert cache.synced and len(cache) == 2
+    assert cache.lookup("ns", "db") == SecretView(
+        namespace="ns",
+        name="db",
+        target="db-creds",
+        access={"namespaces": ["a"]},
+        ready=True,
+        version=3,
+    )
+    view = cache.lookup("ns", "x")
+    assert view is not None and view.target == "x" and not view.ready and view.version is None
+    assert cache.lookup("other", "db") is None
+
+
+def test_events_add_change_and_delete() -> None:
+    cache = SecretCache()
+    cache.replace_all([])
+    cache.apply("ADDED", dsec("db", 1))
+    assert cache.lookup("ns", "db") is not None
+    cache.apply("DELETED", dsec("db", 1))
+    assert cache.lookup("ns", "db") is None
+
+
+def test_only_real_rotations_are_announced() -> None:
+    seen: list[tuple[str, int | None, int | None]] = []
+    cache = SecretCache()
+    cache.on_version_change(lambda view, before: seen.append((view.name, before, view.version)))
+    cache.replace_all([dsec("db", 1), dsec("new")])
+    cache.apply("MODIFIED", dsec("db", 1))  # same version: status noise, no rotation
+    cache.apply("MODIFIED", dsec("new", 1))  # first version: nothing consumed an older one
+    cache.apply("ADDED", dsec("late", 4))  # appeared later: not a rotation either
+    cache.apply("MODIFIED", dsec("db", 2))
+    cache.replace_all([dsec("db", 3), dsec("new", 1), dsec("late", 4)])  # relist after a gap
+    assert seen == [("db", 1, 2), ("db", 2, 3)]
