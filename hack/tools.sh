@@ -48,6 +48,11 @@ go 1.26.0
 MOD
     export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
     go get "$module@$version" >&2
+    # helm's Makefile stamps the Kubernetes version of its client-go (the default of
+    # `helm template --kube-version` and of lint); do the same, read from the module graph.
+    local client_go
+    client_go=$(go list -m -f '{{.Version}}' k8s.io/client-go 2>/dev/null || echo v0.0.0)
+    ldflags=${ldflags//@K8S_MINOR@/$(echo "$client_go" | cut -d. -f2)}
     go build -trimpath -ldflags "$ldflags" -o "$scratch/out/$name" "$package" >&2
   ) || { rm -rf "$scratch"; say "building $name $version failed"; exit 1; }
   rm -rf "$target"
@@ -60,7 +65,11 @@ MOD
 helm_path() {
   if [ -n "${HELM:-}" ]; then echo "$HELM"; return; fi
   build helm "$HELM_VERSION" helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm \
-    "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION
+     -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1
+     -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=@K8S_MINOR@
+     -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1
+     -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=@K8S_MINOR@"
 }
 
 kubeconform_path() {
