@@ -134,6 +134,7 @@ def test_webhook_configuration(full_objects: list[dict[str, Any]]) -> None:
     assert hook["timeoutSeconds"] <= 10
     assert hook["sideEffects"] == "None"
     assert hook["admissionReviewVersions"] == ["v1"]
+    assert hook["reinvocationPolicy"] == "IfNeeded", "the patch is idempotent"
     assert hook["rules"] == [
         {
             "operations": ["CREATE"],
@@ -239,7 +240,7 @@ def test_network_policies(full_objects: list[dict[str, Any]]) -> None:
     allowed = [peer["podSelector"]["matchLabels"] for peer in node["ingress"][0]["from"]]
     assert [labels["app.kubernetes.io/component"] for labels in allowed] == ["operator", "node"]
     webhook = find(full_objects, "NetworkPolicy", "kuorum-webhook")["spec"]
-    assert webhook["ingress"][0] == {"ports": [{"port": "https", "protocol": "TCP"}]}
+    assert webhook["ingress"] == [{"ports": [{"port": "https", "protocol": "TCP"}]}]
     operator = find(full_objects, "NetworkPolicy", "kuorum-operator")["spec"]
     assert [rule["ports"] for rule in operator["ingress"]] == [
         [{"port": "metrics", "protocol": "TCP"}]
