@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import pysodium  # type: ignore[import-untyped]
+import pysodium
 
 from kuorum.errors import KuorumError
 

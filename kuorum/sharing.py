@@ -121,7 +121,7 @@ class Share:
         return bytes((SHARE_VERSION, self.index)) + self.value + self.blinding
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Share:
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Share:
         """Parse :meth:`to_bytes` output; raise :class:`MalformedEncoding` otherwise."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MalformedEncoding("a share must be bytes")
@@ -159,7 +159,7 @@ class Commitments:
         return bytes((COMMITMENTS_VERSION, self.threshold, self.shares)) + b"".join(self.points)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Commitments:
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Commitments:
         """Parse :meth:`to_bytes` output; raise :class:`MalformedEncoding` otherwise."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MalformedEncoding("commitments must be bytes")

@@ -187,8 +187,9 @@ def _b64(data: bytes) -> str:
 
 def signing_public_from_bytes(data: bytes) -> ed25519.Ed25519PublicKey:
     """Load a raw 32-byte Ed25519 public key, as :class:`InvalidKey` on failure."""
+    data = _sized(data, 32, "an Ed25519 key")
     try:
-        return ed25519.Ed25519PublicKey.from_public_bytes(_sized(data, 32, "an Ed25519 key"))
+        return ed25519.Ed25519PublicKey.from_public_bytes(data)
     except ValueError:
         raise InvalidKey("not a valid Ed25519 public key") from None
 

@@ -110,7 +110,7 @@ class SealedShare:
         return header + self.sender + self.signature + self.ciphertext
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> SealedShare:
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> SealedShare:
         """Parse :meth:`to_bytes` output; :class:`MalformedEnvelope` otherwise."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise MalformedEnvelope("a sealed share must be bytes")
