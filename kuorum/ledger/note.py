@@ -10,14 +10,16 @@ rejected. Keys travel as vkeys `<name>+<hex key ID>+<base64(type || public key)>
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from kuorum.ledger.errors import NoteError
+from kuorum.ledger.errors import NoteError, SignatureError
 
 ED25519 = 0x01
 """Signature type of plain Ed25519 note signatures (log checkpoints)."""
@@ -30,6 +32,10 @@ SIGNATURE_DASH = "\u2014 "
 
 MAX_SIGNATURES = 64
 """Signature lines accepted per note; the spec asks for at least 16."""
+
+ED25519_KEY_SIZE = 32
+
+_HEX8 = re.compile(r"[0-9a-f]{8}")
 
 
 def key_id(name: str, key_type: int, public_key: bytes) -> bytes:
@@ -113,11 +119,24 @@ class SignedNote:
     @classmethod
     def parse(cls, data: bytes) -> "SignedNote":
         """Read a signed note strictly; raise `NoteError` naming what is malformed."""
-        raise NotImplementedError
+        try:
+            whole = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoteError("note is not valid UTF-8") from exc
+        split = whole.rfind("\n\n")
+        if split < 0 or not whole.endswith("\n"):
+            raise NoteError("note has no blank line followed by signature lines")
+        lines = whole[split + 2 : -1].split("\n")
+        if len(lines) > MAX_SIGNATURES:
+            raise NoteError(f"note carries {len(lines)} signatures, more than {MAX_SIGNATURES}")
+        signatures = tuple(NoteSignature.parse_line(line) for line in lines)
+        return cls(whole[: split + 1], signatures)
 
     def format(self) -> bytes:
         """The note on the wire: text, blank line, signature lines."""
-        raise NotImplementedError
+        if not self.signatures:
+            raise NoteError("a signed note needs at least one signature")
+        return (self.text + "\n" + "".join(s.line() for s in self.signatures)).encode()
 
     def with_signatures(self, *extra: NoteSignature) -> "SignedNote":
         """The same note with more signature lines (e.g. witness cosignatures)."""
@@ -129,82 +148,125 @@ class SignedNote:
         Raises `SignatureError` if a known key's signature is invalid or if no known
         key signed the note.
         """
-        raise NotImplementedError
+        known = {(v.name, v.key_id): v for v in verifiers}
+        text = self.text.encode()
+        verified = []
+        for signature in self.signatures:
+            verifier = known.get((signature.name, signature.key_id))
+            if verifier is None:
+                continue
+            if not verifier.verify(text, signature.signature):
+                raise SignatureError(f"the signature of {signature.name} does not verify")
+            verified.append(signature)
+        if not verified:
+            names = ", ".join(sorted({name for name, _ in known})) or "no key"
+            raise SignatureError(f"note carries no signature from {names}")
+        return tuple(verified)
 
 
 def sign_note(text: str, signers: Sequence[NoteSigner]) -> SignedNote:
     """Sign `text` (ending in a newline) with every signer."""
-    raise NotImplementedError
+    _check_text(text)
+    return SignedNote(text, tuple(signer.sign(text.encode()) for signer in signers))
 
 
 class Ed25519NoteSigner:
     """Signs notes with an Ed25519 key (signature type 0x01): a node signing its checkpoints."""
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        raise NotImplementedError
+        self._private_key = private_key
+        self._verifier = Ed25519NoteVerifier(name, private_key.public_key())
+
+    def __repr__(self) -> str:
+        return f"Ed25519NoteSigner({self.name!r}, key_id={self.key_id.hex()})"
 
     @property
     def name(self) -> str:
         """Key name written on signature lines (for a log, its origin)."""
-        raise NotImplementedError
+        return self._verifier.name
 
     @property
     def key_id(self) -> bytes:
         """The 4-byte key ID."""
-        raise NotImplementedError
+        return self._verifier.key_id
 
     def verifier(self) -> "Ed25519NoteVerifier":
         """The matching verifier, e.g. to publish its vkey."""
-        raise NotImplementedError
+        return self._verifier
 
     def sign(self, text: bytes) -> NoteSignature:
         """Sign the note text."""
-        raise NotImplementedError
+        return NoteSignature(self.name, self.key_id, self._private_key.sign(text))
 
 
 class Ed25519NoteVerifier:
     """Checks Ed25519 note signatures (type 0x01) from one pinned key."""
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        raise NotImplementedError
+        self._name = name
+        self._public_key = public_key
+        self._key_id = key_id(name, ED25519, raw_public_key(public_key))
+
+    def __repr__(self) -> str:
+        return f"Ed25519NoteVerifier({self.vkey()!r})"
 
     @classmethod
     def from_vkey(cls, vkey: str) -> "Ed25519NoteVerifier":
         """Load a pinned `<name>+<hex key ID>+<base64(0x01 || key)>`; raise `NoteError`."""
-        raise NotImplementedError
+        name, public_key = parse_vkey(vkey, ED25519)
+        return cls(name, load_ed25519(public_key))
 
     @property
     def name(self) -> str:
         """Key name the signatures must carry."""
-        raise NotImplementedError
+        return self._name
 
     @property
     def key_id(self) -> bytes:
         """The 4-byte key ID."""
-        raise NotImplementedError
+        return self._key_id
 
     @property
     def public_key(self) -> Ed25519PublicKey:
         """The pinned public key."""
-        raise NotImplementedError
+        return self._public_key
 
     def vkey(self) -> str:
         """The vkey string to pin this key elsewhere."""
-        raise NotImplementedError
+        return format_vkey(self._name, ED25519, raw_public_key(self._public_key))
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """True when `signature` is a valid Ed25519 signature over `text`."""
-        raise NotImplementedError
+        return verify_ed25519(self._public_key, text, signature)
 
 
 def format_vkey(name: str, key_type: int, public_key: bytes) -> str:
     """`<name>+<hex8 key ID>+<base64(type || public key)>`."""
-    raise NotImplementedError
+    blob = base64.b64encode(bytes([key_type]) + public_key).decode()
+    return f"{name}+{key_id(name, key_type, public_key).hex()}+{blob}"
 
 
 def parse_vkey(vkey: str, key_type: int) -> tuple[str, bytes]:
     """Name and raw public key of a vkey of `key_type`; checks the key ID it states."""
-    raise NotImplementedError
+    parts = vkey.split("+", 2)
+    if len(parts) != 3 or not _HEX8.fullmatch(parts[1]):
+        raise NoteError(f"verifier key {vkey[:60]!r} is not <name>+<8 hex>+<base64>")
+    name, stated_id, blob = parts
+    raw = _b64decode(blob, f"verifier key of {name}")
+    if not raw or raw[0] != key_type:
+        raise NoteError(f"verifier key of {name} is not of signature type {key_type:#04x}")
+    if key_id(name, key_type, raw[1:]).hex() != stated_id:
+        raise NoteError(f"verifier key of {name} states key ID {stated_id}, which is not its own")
+    return name, raw[1:]
+
+
+def verify_ed25519(public_key: Ed25519PublicKey, message: bytes, signature: bytes) -> bool:
+    """True when `signature` is a valid Ed25519 signature of `message`."""
+    try:
+        public_key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
@@ -212,8 +274,20 @@ def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+def load_ed25519(public_key: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from its 32 raw bytes; `NoteError` on a wrong length."""
+    if len(public_key) != ED25519_KEY_SIZE:
+        raise NoteError(f"Ed25519 key has {len(public_key)} bytes, expected {ED25519_KEY_SIZE}")
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def _check_text(text: str) -> None:
-    raise NotImplementedError
+    """Note text: non-empty, newline-terminated, no control characters but newline."""
+    if not text.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    bad = next((c for c in text if c < " " and c != "\n"), None)
+    if bad is not None:
+        raise NoteError(f"note text holds control character {bad!r}")
 
 
 def _b64decode(value: str, what: str) -> bytes:
