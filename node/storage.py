@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS witnessed (
     origin TEXT PRIMARY KEY,
     verifier_key TEXT NOT NULL,
     size INTEGER NOT NULL,
-    root BLOB NOT NULL
+    root BLOB NOT NULL,
+    note TEXT NOT NULL
 );
 """
 
@@ -79,12 +80,11 @@ class StoredShare:
 
 @dataclass(frozen=True)
 class Append:
-    """A ledger entry and the checkpoint that covers it, written with a state change."""
+    """One ledger entry: its position, canonical bytes and RFC 6962 leaf hash."""
 
     index: int
     body: bytes
     leaf_hash: bytes
-    checkpoint: str
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,11 @@ class Witnessed:
 
     origin: str
     verifier_key: str
+    """The peer's Ed25519 log key (base64, as in its ShareNode), pinned on first sight."""
     size: int
     root: bytes
+    note: str = ""
+    """That checkpoint as cosigned: the peer's signed note plus our cosignature line."""
 
 
 class Storage:
@@ -118,21 +121,21 @@ class Storage:
 
     def commit(
         self,
-        append: Append,
+        appends: Sequence[Append],
         *,
+        size: int,
+        checkpoint: str,
         put: StoredShare | None = None,
         erase: tuple[str, str, Iterable[int]] | None = None,
     ) -> None:
-        """Write the entry, its checkpoint and the state change in ONE durable transaction."""
+        """Write entries, their checkpoint and the state change in ONE durable transaction."""
         with self._transaction():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO entries (entry_index, body, leaf_hash) VALUES (?, ?, ?)",
-                (append.index, append.body, append.leaf_hash),
+                [(append.index, append.body, append.leaf_hash) for append in appends],
             )
             self._db.execute(
-                "INSERT INTO checkpoints (size, note) VALUES (?, ?)",
-                (append.index + 1, append.checkpoint),
-            )
+                "INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, checkpoint))
             if put is not None:
                 self._db.execute(
                     "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -189,15 +192,11 @@ class Storage:
         )
         return [bytes(row[0]) for row in rows]
 
-    def checkpoint(self, size: int | None = None) -> str | None:
-        """The signed checkpoint for ``size`` (default: the newest)."""
-        if size is None:
-            row = self._db.execute(
-                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-        else:
-            row = self._db.execute(
-                "SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
-        return str(row[0]) if row else None
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """``(size, signed note)`` of the newest checkpoint."""
+        row = self._db.execute(
+            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
         """Keep a peer's cosignature line for our checkpoint of ``size`` (newest wins)."""
@@ -218,18 +217,26 @@ class Storage:
     def witnessed(self, origin: str) -> Witnessed | None:
         """What this node last cosigned for the log ``origin``."""
         row = self._db.execute(
-            "SELECT origin, verifier_key, size, root FROM witnessed WHERE origin = ?",
-            (origin,),
-        ).fetchone()
-        return Witnessed(str(row[0]), str(row[1]), int(row[2]), bytes(row[3])) if row else None
+            "SELECT * FROM witnessed WHERE origin = ?", (origin,)).fetchone()
+        return _witnessed(row) if row else None
+
+    def all_witnessed(self) -> list[Witnessed]:
+        """Every pinned peer log and what this node last cosigned for it."""
+        rows = self._db.execute("SELECT * FROM witnessed ORDER BY origin")
+        return [_witnessed(row) for row in rows]
 
     def set_witnessed(self, state: Witnessed) -> None:
         """Record a cosigned checkpoint; must be durable before the cosignature is sent."""
         with self._transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO witnessed VALUES (?, ?, ?, ?)",
-                (state.origin, state.verifier_key, state.size, state.root),
+                "INSERT OR REPLACE INTO witnessed VALUES (?, ?, ?, ?, ?)",
+                (state.origin, state.verifier_key, state.size, state.root, state.note),
             )
+
+
+def _witnessed(row: tuple[object, ...]) -> Witnessed:
+    origin, key, size, root, note = row
+    return Witnessed(str(origin), str(key), int(size), bytes(root), str(note))  # type: ignore[call-overload, arg-type]
 
 
 class _Transaction:

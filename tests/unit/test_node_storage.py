@@ -12,12 +12,24 @@ from kuorum.node.storage import Append, Storage, StoredShare, Witnessed
 
 
 def share(version: int, sealed: bytes = b"sealed") -> StoredShare:
-    return StoredShare("team", "db", version, 2, 3, sealed, b"commitments", b"payload",
-                       b"digest", b"receipt", b"signature")
+    return StoredShare(
+        "team",
+        "db",
+        version,
+        2,
+        3,
+        sealed,
+        b"commitments",
+        b"payload",
+        b"digest",
+        b"receipt",
+        b"signature",
+    )
 
 
-def append(index: int) -> Append:
-    return Append(index, f"entry {index}".encode(), bytes([index]) * 32, f"checkpoint {index}")
+def commit(storage: Storage, index: int, **change: object) -> None:
+    entry = Append(index, f"entry {index}".encode(), bytes([index]) * 32)
+    storage.commit([entry], size=index + 1, checkpoint=f"checkpoint {index}", **change)  # type: ignore[arg-type]
 
 
 def test_database_file_is_private(tmp_path: Path) -> None:
@@ -27,32 +39,31 @@ def test_database_file_is_private(tmp_path: Path) -> None:
 
 def test_share_and_its_entry_land_together_and_survive_reopen(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "node.db")
-    storage.commit(append(0), put=share(1))
+    commit(storage, 0, put=share(1))
     storage.close()
     storage = Storage(tmp_path / "node.db")
     assert storage.share("team", "db", 1) == share(1)
     assert storage.entries(0, 10) == [b"entry 0"]
     assert storage.leaf_hashes() == [bytes([0]) * 32]
-    assert storage.checkpoint() == "checkpoint 0"
-    assert storage.checkpoint(1) == "checkpoint 0"
+    assert storage.latest_checkpoint() == (1, "checkpoint 0")
     assert storage.share_count() == 1
 
 
 def test_a_failed_change_leaves_neither_entry_nor_share(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "node.db")
-    storage.commit(append(0), put=share(1))
+    commit(storage, 0, put=share(1))
     with pytest.raises(sqlite3.IntegrityError):
-        storage.commit(append(1), put=share(1, b"other"))  # same slot again
+        commit(storage, 1, put=share(1, b"other"))  # same slot again
     assert storage.entries(0, 10) == [b"entry 0"]
     assert storage.share("team", "db", 1) == share(1)
-    assert storage.checkpoint() == "checkpoint 0"
+    assert storage.latest_checkpoint() == (1, "checkpoint 0")
 
 
 def test_erase_removes_only_the_named_versions(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "node.db")
     for index, version in enumerate((1, 2, 3)):
-        storage.commit(append(index), put=share(version))
-    storage.commit(append(3), erase=("team", "db", [1, 3]))
+        commit(storage, index, put=share(version))
+    commit(storage, 3, erase=("team", "db", [1, 3]))
     assert [held.version for held in storage.shares("team", "db")] == [2]
     assert len(storage.entries(0, 100)) == 4
 

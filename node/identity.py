@@ -1,0 +1,98 @@
+"""The node's identity on disk: HPKE + Ed25519 keys and the TLS serving certificate.
+
+Created on first start, reused afterwards: the keys are what the operator pins and
+what the ledger is signed with, so losing them makes a new node as far as anyone can
+tell. Everything secret is written with mode 0600 inside a 0700 data directory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from kuorum.envelope import NodeKeys
+from kuorum.node.tls import certificate_names, make_certificate
+
+log = logging.getLogger("kuorum.node.identity")
+
+KEYS_DIRECTORY = "keys"
+TLS_CERTIFICATE = "tls.crt"
+TLS_KEY = "tls.key"
+
+
+@dataclass(frozen=True, repr=False)
+class Identity:
+    """Keys and TLS files of one node."""
+
+    keys: NodeKeys
+    certificate_path: Path
+    key_path: Path
+
+    @property
+    def certificate_pem(self) -> str:
+        return self.certificate_path.read_text()
+
+    def __repr__(self) -> str:
+        return f"Identity(fingerprint={self.keys.public().fingerprint()})"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 from the start (never briefly world-readable)."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.unlink(missing_ok=True)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]) -> Identity:
+    """Load the identity in ``data_dir``, creating what is missing."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    keys_dir = data_dir / KEYS_DIRECTORY
+    if not keys_dir.exists():
+        keys = NodeKeys.generate(kem=kem)
+        keys.save(keys_dir)
+        log.info("node %s: created keys (%s), fingerprint %s", name, kem,
+                 keys.public().fingerprint())
+    else:
+        keys = NodeKeys.load(keys_dir)
+        if keys.encryption.kem != kem:
+            log.info("node %s: keeping its existing %s key (--kem %s applies to new keys only)",
+                     name, keys.encryption.kem, kem)
+    certificate_path, key_path = data_dir / TLS_CERTIFICATE, data_dir / TLS_KEY
+    if not _usable_certificate(certificate_path, key_path, sans):
+        certificate, private_key = make_certificate(
+            name, sans, now=datetime.datetime.now(datetime.UTC))
+        _write_private(key_path, private_key)
+        _write_private(certificate_path, certificate)
+        log.info("node %s: new TLS certificate for %s", name, ", ".join(sans))
+    return Identity(keys, certificate_path, key_path)
+
+
+def _usable_certificate(certificate_path: Path, key_path: Path, sans: tuple[str, ...]) -> bool:
+    """Whether the stored certificate covers ``sans`` and matches the stored key.
+
+    A crash between writing the key and the certificate leaves a mismatched pair:
+    that pair is replaced rather than served.
+    """
+    if not (certificate_path.exists() and key_path.exists()):
+        return False
+    certificate = certificate_path.read_bytes()
+    if not set(sans) <= certificate_names(certificate):
+        return False
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    public = x509.load_pem_x509_certificate(certificate).public_key()
+    encoding, public_format = (serialization.Encoding.DER,
+                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(encoding, public_format) == public.public_bytes(
+        encoding, public_format)
