@@ -5,9 +5,19 @@ optional extension lines. Parsing is strict so that one tree head has exactly on
 text, which is what gets signed and cosigned.
 """
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass
 
-from kuorum.ledger.note import NoteSigner, NoteVerifier, SignedNote
+from kuorum.ledger.errors import NoteError
+from kuorum.ledger.merkle import HASH_SIZE
+from kuorum.ledger.note import NoteSigner, NoteVerifier, SignedNote, sign_note
+
+MAX_SIZE = 2**64 - 1
+"""Largest tree size a checkpoint can state (uint64, as every log implementation)."""
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
 
 
 @dataclass(frozen=True)
@@ -20,21 +30,45 @@ class Checkpoint:
     extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        raise NotImplementedError
+        for what, line in [("origin", self.origin), *(("extension", e) for e in self.extensions)]:
+            if not line:
+                raise NoteError(f"checkpoint {what} line is empty")
+            if any(c < " " for c in line):
+                raise NoteError(f"checkpoint {what} line {line!r} holds a control character")
+        if type(self.size) is not int or not 0 <= self.size <= MAX_SIZE:
+            raise NoteError(f"checkpoint size {self.size!r} is not an integer in 0..2^64-1")
+        if len(self.root_hash) != HASH_SIZE:
+            raise NoteError(f"checkpoint root hash has {len(self.root_hash)} bytes, not 32")
 
     def format(self) -> bytes:
         """The note text: origin, size, base64 root, extension lines, each ending in newline."""
-        raise NotImplementedError
+        lines = [self.origin, str(self.size), base64.b64encode(self.root_hash).decode()]
+        return "".join(f"{line}\n" for line in [*lines, *self.extensions]).encode()
 
     @classmethod
     def parse(cls, text: bytes) -> "Checkpoint":
         """Read a note text strictly; raise `NoteError` naming the bad line."""
-        raise NotImplementedError
+        try:
+            decoded = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoteError("checkpoint is not valid UTF-8") from exc
+        if not decoded.endswith("\n"):
+            raise NoteError("checkpoint text must end with a newline")
+        lines = decoded[:-1].split("\n")
+        if len(lines) < 3:
+            raise NoteError(f"checkpoint has {len(lines)} lines, needs origin, size and root")
+        origin, size, root_hash, *extensions = lines
+        if not _DECIMAL.fullmatch(size):
+            raise NoteError(f"checkpoint size line {size[:30]!r} is not a decimal number")
+        checkpoint = cls(origin, int(size), _decode_root(root_hash), tuple(extensions))
+        if checkpoint.format() != text:
+            raise NoteError("checkpoint root hash is not in canonical base64")
+        return checkpoint
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> bytes:
     """The signed note of `checkpoint`, ready to publish at GET /v1/ledger/checkpoint."""
-    raise NotImplementedError
+    return sign_note(checkpoint.format().decode(), [signer]).format()
 
 
 def open_checkpoint(data: bytes, verifier: NoteVerifier) -> tuple[Checkpoint, SignedNote]:
@@ -43,4 +77,13 @@ def open_checkpoint(data: bytes, verifier: NoteVerifier) -> tuple[Checkpoint, Si
     Other signatures (witness cosignatures, rotated keys) are kept on the returned
     note but not checked here. Raises `NoteError` or `SignatureError`.
     """
-    raise NotImplementedError
+    note = SignedNote.parse(data)
+    note.verify([verifier])
+    return Checkpoint.parse(note.text.encode()), note
+
+
+def _decode_root(line: str) -> bytes:
+    try:
+        return base64.b64decode(line, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise NoteError(f"checkpoint root line {line[:60]!r} is not base64") from exc
