@@ -21,6 +21,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
+from kuorum.kube.raw import raw
+
 WATCH_SECONDS = 30
 """Server-side timeout of one watch call; also the longest ``stop`` waits."""
 RETRY_SECONDS = 2.0
@@ -67,8 +69,7 @@ class Informer:
                 self._stop.wait(RETRY_SECONDS)
 
     def _list(self) -> str:
-        response = self.list_call(_preload_content=False, **self.selectors)
-        document = json.loads(response.data)
+        document = raw(self.list_call, **self.selectors)
         self.on_list(list(document.get("items") or []))
         return str(document["metadata"]["resourceVersion"])
 
