@@ -9,6 +9,7 @@ ASCII), and `from_bytes()` accepts only that form, so one event has one leaf has
 
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -123,8 +124,8 @@ def _check_text(field: str, value: object, limit: int, *, required: bool) -> Non
         raise EntryError(f"entry {field} is empty")
     if len(value) > limit:
         raise EntryError(f"entry {field} is longer than {limit} characters")
-    if not value.isprintable():
-        raise EntryError(f"entry {field} holds control characters")
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise EntryError(f"entry {field} holds control or invisible characters")
 
 
 def _format_time(time: datetime) -> str:
