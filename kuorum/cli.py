@@ -17,6 +17,7 @@ from kuorum.errors import UserError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.dev",
+    "kuorum.node.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""
 

@@ -1,0 +1,252 @@
+"""The share-node HTTP API (v1): routes, authentication gate, errors and metrics.
+
+Handlers stay thin: they parse (``requests``), authorize (``auth``), then call
+:class:`~kuorum.node.custody.Custody` or the witness. Every 401/403 is written to the
+ledger before it is answered. Error bodies are ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kuorum.node import requests
+from kuorum.node.auth import Caller, Refused, TokenAuthenticator
+from kuorum.node.custody import Custody
+from kuorum.node.errors import BadRequest, NodeError
+from kuorum.node.metrics import NodeMetrics, RefusalReason
+from kuorum.node.storage import Storage
+from kuorum.node.witness import WitnessServer
+
+log = logging.getLogger("kuorum.node.api")
+
+MAX_BODY = 4 * 1024 * 1024
+"""Largest request body: a sealed share plus commitments plus an encrypted payload."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CUSTODY = web.AppKey("custody", Custody)
+AUTH = web.AppKey("auth", TokenAuthenticator)
+WITNESS = web.AppKey("witness", WitnessServer)
+METRICS = web.AppKey("metrics", NodeMetrics)
+READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready")
+
+
+def b64(data: bytes) -> str:
+    """Standard base64, as every binary field of the API."""
+    return base64.b64encode(data).decode()
+
+
+def error_response(status: int, reason: str) -> web.Response:
+    """The one error shape of the API."""
+    return web.json_response({"error": reason}, status=status)
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map node errors to JSON answers and count every request by route template."""
+    started = time.perf_counter()
+    metrics = request.app[METRICS]
+    route = request.match_info.route.resource
+    template = route.canonical if route is not None else "unmatched"
+    try:
+        response = await handler(request)
+    except NodeError as error:
+        response = error_response(error.status, str(error))
+    except web.HTTPException as error:
+        response = error_response(error.status, error.reason)
+    metrics.requests.labels(template, request.method, str(response.status)).inc()
+    metrics.latency.labels(template).observe(time.perf_counter() - started)
+    return response
+
+
+async def _json(request: web.Request) -> object:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BadRequest("the body must be JSON (Content-Type: application/json)") from error
+
+
+async def _operator(request: web.Request, action: str, namespace: str, name: str,
+                    slot: requests.Slot | None = None) -> Caller:
+    """Let only the operator through; ledger and count every refusal before answering."""
+    try:
+        return await request.app[AUTH].authorize_operator(request.headers.get("Authorization"))
+    except Refused as refused:
+        if refused.status == 403:
+            reason = RefusalReason.FORBIDDEN
+        elif "Authorization" in request.headers:
+            reason = RefusalReason.UNAUTHENTICATED
+        else:
+            reason = RefusalReason.MISSING_CREDENTIALS
+        request.app[METRICS].refusals.labels(reason.value).inc()
+        await request.app[CUSTODY].refuse(action=action, actor=refused.actor,
+                                          reason=refused.reason, slot=slot,
+                                          namespace=namespace, name=name)
+        log.warning("refused %s of %s for %s: %s", action, slot or f"{namespace}/{name}",
+                    refused.actor or "anonymous", refused.reason)
+        raise _Answer(error_response(refused.status, refused.reason)) from None
+
+
+class _Answer(Exception):
+    """Carries a finished response out of a helper (refusals)."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _answers(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _Answer as answer:
+            return answer.response
+    return wrapped
+
+
+# -- custody ---------------------------------------------------------------------------
+
+
+async def put_share(request: web.Request) -> web.StreamResponse:
+    info = request.match_info
+    slot = requests.slot(info["namespace"], info["name"], info["version"])
+    caller = await _operator(request, "store", slot.namespace, slot.name, slot)
+    body = requests.store_request(await _json(request))
+    custody = request.app[CUSTODY]
+    try:
+        answer = await custody.store(slot, body, actor=caller.username)
+    except NodeError as error:
+        if error.status == 409:
+            request.app[METRICS].refusals.labels(RefusalReason.CONFLICT.value).inc()
+        elif error.status == 400:
+            request.app[METRICS].refusals.labels(RefusalReason.INVALID_SHARE.value).inc()
+        raise
+    _update_gauges(request.app)
+    return web.json_response(answer)
+
+
+async def list_shares(request: web.Request) -> web.StreamResponse:
+    namespace, name = requests.secret_ref(request.match_info["namespace"],
+                                          request.match_info["name"])
+    await _operator(request, "list", namespace, name)
+    held = await request.app[CUSTODY].held(namespace, name)
+    return web.json_response(held)
+
+
+async def release_share(request: web.Request) -> web.StreamResponse:
+    info = request.match_info
+    slot = requests.slot(info["namespace"], info["name"], info["version"])
+    caller = await _operator(request, "release", slot.namespace, slot.name, slot)
+    body = requests.release_request(await _json(request))
+    answer = await request.app[CUSTODY].release(slot, body, actor=caller.username)
+    _update_gauges(request.app)
+    return web.json_response(answer)
+
+
+async def destroy_shares(request: web.Request) -> web.StreamResponse:
+    info = request.match_info
+    namespace, name = requests.secret_ref(info["namespace"], info["name"])
+    slot = requests.slot(namespace, name, info["version"]) if "version" in info else None
+    caller = await _operator(request, "destroy", namespace, name, slot)
+    destroyed = await request.app[CUSTODY].destroy(
+        namespace, name, slot.version if slot else None, actor=caller.username)
+    _update_gauges(request.app)
+    return web.json_response({"destroyed": destroyed})
+
+
+def _update_gauges(app: web.Application) -> None:
+    custody, metrics = app[CUSTODY], app[METRICS]
+    metrics.shares_held.set(custody.shares_held)
+    metrics.ledger_size.set(custody.ledger_size)
+
+
+# -- ledger ----------------------------------------------------------------------------
+
+
+async def checkpoint(request: web.Request) -> web.StreamResponse:
+    note = await request.app[CUSTODY].checkpoint_with_cosignatures()
+    return web.Response(text=note, content_type="text/plain")
+
+
+async def entries(request: web.Request) -> web.StreamResponse:
+    start = requests.int_query(request.query, "start")
+    end = requests.int_query(request.query, "end")
+    bodies = await request.app[CUSTODY].entries(start, end)
+    return web.json_response({"start": start, "entries": [b64(body) for body in bodies]})
+
+
+async def inclusion(request: web.Request) -> web.StreamResponse:
+    index = requests.int_query(request.query, "index")
+    size = requests.int_query(request.query, "size", minimum=1)
+    proof = request.app[CUSTODY].inclusion_proof(index, size)
+    return web.json_response({"index": index, "size": size, "proof": [b64(p) for p in proof]})
+
+
+async def consistency(request: web.Request) -> web.StreamResponse:
+    old = requests.int_query(request.query, "old")
+    new = requests.int_query(request.query, "new")
+    proof = request.app[CUSTODY].consistency_proof(old, new)
+    return web.json_response({"old": old, "new": new, "proof": [b64(p) for p in proof]})
+
+
+async def witnessed(request: web.Request) -> web.StreamResponse:
+    """What this node cosigned for each peer log, and the key it pinned for it."""
+    states = await request.app[CUSTODY].run(Storage.all_witnessed)
+    return web.json_response([
+        {"origin": state.origin, "signingKey": state.verifier_key, "size": state.size,
+         "rootHash": b64(state.root), "checkpoint": state.note} for state in states])
+
+
+async def add_checkpoint(request: web.Request) -> web.StreamResponse:
+    status, body, content_type = await request.app[WITNESS].add_checkpoint(await request.read())
+    return web.Response(status=status, body=body, content_type=content_type)
+
+
+# -- probes ----------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.StreamResponse:
+    if not request.app[READY]():
+        return error_response(503, "not ready: the ShareNode is not registered yet")
+    return web.Response(text="ok\n")
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    _update_gauges(request.app)
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def build_app(*, custody: Custody, auth: TokenAuthenticator, witness: WitnessServer,
+              metrics_: NodeMetrics, ready: Callable[[], bool]) -> web.Application:
+    """The aiohttp application of one node."""
+    app = web.Application(middlewares=[observe], client_max_size=MAX_BODY)
+    app[CUSTODY], app[AUTH], app[WITNESS], app[METRICS], app[READY] = (
+        custody, auth, witness, metrics_, ready)
+    shares = "/v1/shares/{namespace}/{name}"
+    app.router.add_put(shares + "/{version}", _answers(put_share))
+    app.router.add_get(shares, _answers(list_shares))
+    app.router.add_post(shares + "/{version}/release", _answers(release_share))
+    app.router.add_delete(shares, _answers(destroy_shares))
+    app.router.add_delete(shares + "/{version}", _answers(destroy_shares))
+    app.router.add_get("/v1/ledger/checkpoint", checkpoint)
+    app.router.add_get("/v1/ledger/entries", entries)
+    app.router.add_get("/v1/ledger/proof/inclusion", inclusion)
+    app.router.add_get("/v1/ledger/proof/consistency", consistency)
+    app.router.add_get("/v1/ledger/witnessed", witnessed)
+    app.router.add_post("/v1/ledger/add-checkpoint", add_checkpoint)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,320 @@
+"""Custody of shares: store, list, release and destroy, each written to the ledger.
+
+All database work runs on ONE writer thread, in order, so the ledger and the shares
+change together and never race; the event loop only awaits it. Crypto that needs no
+database (opening and verifying a share, re-sealing it) runs in other threads.
+
+Order of effects, the promises of the API:
+
+- store: verify, then one transaction (entry + checkpoint + share), then the receipt;
+- release: one transaction (entry + checkpoint), then the share is re-sealed and sent;
+- destroy: one transaction (entry + checkpoint + erase), then the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum import sharing
+from kuorum.envelope import (
+    EncryptionPublicKey,
+    EnvelopeError,
+    NodeKeys,
+    SealedShare,
+    ShareContext,
+    open_share,
+    seal_share,
+)
+from kuorum.ledger.entries import MAX_REASON, Entry, EntryKind
+from kuorum.node.errors import BadRequest, Conflict, InvalidShare, NotFound
+from kuorum.node.log import NodeLog, entry
+from kuorum.node.requests import ReleaseRequest, Slot, StoreRequest
+from kuorum.node.storage import Storage, StoredShare
+
+T = TypeVar("T")
+
+RECEIPT_LABEL = b"kuorum/receipt/v1\n"
+"""Domain separation of receipt signatures: a receipt signature signs nothing else."""
+
+ANONYMOUS = "anonymous"
+"""Actor of a refusal whose caller could not be identified."""
+
+ENTRIES_PAGE = 1000
+"""Most entries one ``GET /v1/ledger/entries`` returns."""
+
+
+def canonical_json(value: object) -> bytes:
+    """The one JSON encoding that is signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def request_digest(body: StoreRequest) -> bytes:
+    """What makes two store requests "the same": every field, length-prefixed."""
+    digest = hashlib.sha256(f"{body.index}:{body.threshold}:".encode())
+    for part in (body.sealed_share, body.commitments, body.payload):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.digest()
+
+
+class Custody:
+    """The node's shares and ledger behind one writer thread."""
+
+    def __init__(self, storage: Storage, log: NodeLog, keys: NodeKeys, node_name: str) -> None:
+        self._storage = storage
+        self._log = log
+        self._keys = keys
+        self._node = node_name
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuorum-writer")
+        self.shares_held = storage.share_count()
+
+    @property
+    def ledger_size(self) -> int:
+        return self._log.size
+
+    async def _write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, partial(function, *args, **kwargs))
+
+    def close(self) -> None:
+        """Finish queued writes, then close the database."""
+        self._writer.shutdown(wait=True)
+        self._storage.close()
+
+    # -- writer-thread helpers ---------------------------------------------------------
+
+    def _append(self, *entries: Entry, put: StoredShare | None = None,
+                erase: tuple[str, str, list[int]] | None = None) -> int:
+        """Append entries (with ``put``/``erase`` in the same transaction); the first index."""
+        batch = self._log.prepare(entries)
+        self._storage.commit(batch.appends, size=batch.size, checkpoint=batch.checkpoint,
+                             put=put, erase=erase)
+        self._log.accept(batch)
+        return batch.appends[0].index
+
+    async def record_start(self) -> None:
+        """Log the node's key on a fresh ledger, then that this process started."""
+        fingerprint = self._keys.public().fingerprint()
+        entries = [entry(EntryKind.NODE_STARTED, self._node,
+                         reason=f"serving with key fingerprint {fingerprint}")]
+        if self._log.size == 0:
+            entries.insert(0, entry(EntryKind.KEY_CREATED, self._node,
+                                    reason=f"node keys with fingerprint {fingerprint}"))
+        await self._write(self._append, *entries)
+
+    # -- store -------------------------------------------------------------------------
+
+    async def store(self, slot: Slot, body: StoreRequest, *, actor: str) -> dict[str, Any]:
+        """Verify and keep a share; the same request again returns the same receipt."""
+        digest = request_digest(body)
+        held = await self._write(self._storage.share, slot.namespace, slot.name, slot.version)
+        if held is not None:
+            return await self._existing(slot, held, digest, actor)
+        try:
+            sender = await asyncio.to_thread(self._verify_store, slot, body)
+        except (BadRequest, InvalidShare) as error:
+            await self.refuse(action="store", slot=slot, actor=actor, reason=str(error))
+            raise
+        return await self._write(self._store_locked, slot, body, digest, actor, sender)
+
+    async def _existing(self, slot: Slot, held: StoredShare, digest: bytes,
+                        actor: str) -> dict[str, Any]:
+        if held.digest == digest:
+            return _receipt_answer(held.receipt, held.signature)
+        reason = (f"{slot} already holds a different share (index {held.index}); a version "
+                  "is never re-dealt: destroy it or deal a new version")
+        await self.refuse(action="store", slot=slot, actor=actor, reason=reason)
+        raise Conflict(reason)
+
+    def _verify_store(self, slot: Slot, body: StoreRequest) -> bytes:
+        """Open the sealed share with this node's key and check it against the commitments."""
+        where = f"the share for {slot} index {body.index}"
+        try:
+            commitments = sharing.Commitments.from_bytes(body.commitments)
+        except sharing.SharingError as error:
+            raise BadRequest(f"field 'commitments' of {where} is malformed: {error}") from None
+        if commitments.threshold != body.threshold:
+            raise BadRequest(f"field 'threshold' of {where} is {body.threshold} but the "
+                             f"commitments are for threshold {commitments.threshold}")
+        try:
+            sealed = SealedShare.from_bytes(body.sealed_share)
+            context = self._context(slot, body.index, self._node, "store")
+            share = open_share(sealed, recipient=self._keys.encryption, context=context,
+                               sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender))
+        except (EnvelopeError, ValueError) as error:
+            raise InvalidShare(f"{where} does not open with the key of node {self._node}: "
+                               f"{error}; seal it to this node's current encryptionKey") from None
+        if not sharing.verify(share, commitments):
+            raise InvalidShare(f"{where} does not match its commitments; the dealer sent a "
+                               "bad share")
+        return sealed.sender
+
+    @staticmethod
+    def _context(slot: Slot, index: int, recipient: str, purpose: str) -> ShareContext:
+        try:
+            return ShareContext(slot.namespace, slot.name, slot.version, index, recipient,
+                                purpose)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise BadRequest(f"{slot} index {index}: {error}") from None
+
+    def _store_locked(self, slot: Slot, body: StoreRequest, digest: bytes, actor: str,
+                      sender: bytes) -> dict[str, Any]:
+        held = self._storage.share(slot.namespace, slot.name, slot.version)
+        if held is not None:  # a concurrent identical request got here first
+            if held.digest == digest:
+                return _receipt_answer(held.receipt, held.signature)
+            raise Conflict(f"{slot} already holds a different share (index {held.index})")
+        index = self._log.size
+        receipt: dict[str, Any] = {
+            "node": self._node, "namespace": slot.namespace, "name": slot.name,
+            "version": slot.version, "index": body.index,
+            "sealedShareSha256": _sha256(body.sealed_share),
+            "commitmentsSha256": _sha256(body.commitments),
+            "payloadSha256": _sha256(body.payload),
+            "ledgerIndex": index,
+        }
+        receipt_bytes = canonical_json(receipt)
+        signature = self._keys.signing.sign(RECEIPT_LABEL + receipt_bytes)
+        stored = StoredShare(slot.namespace, slot.name, slot.version, body.index,
+                             body.threshold, body.sealed_share, body.commitments, body.payload,
+                             digest, receipt_bytes, signature)
+        reason = (f"verified against commitments sha256 {receipt['commitmentsSha256'][:16]}, "
+                  f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}")
+        self._append(entry(EntryKind.SHARE_STORED, actor, **_slot_fields(slot),
+                           index=body.index, reason=reason), put=stored)
+        self.shares_held += 1
+        return _receipt_answer(receipt_bytes, signature)
+
+    # -- list --------------------------------------------------------------------------
+
+    async def held(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """Versions held for one secret, with their receipts; no share material."""
+        shares = await self._write(self._storage.shares, namespace, name)
+        return [{"version": held.version, "index": held.index,
+                 **_receipt_answer(held.receipt, held.signature)} for held in shares]
+
+    # -- release -----------------------------------------------------------------------
+
+    async def release(self, slot: Slot, body: ReleaseRequest, *, actor: str) -> dict[str, Any]:
+        """Ledger first, then the share re-sealed to the caller's ephemeral key."""
+        try:
+            recipient = EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
+        except (EnvelopeError, ValueError) as error:
+            raise BadRequest(f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
+                             "send a fresh public key of a supported KEM") from None
+        held = await self._write(self._release_locked, slot, body, recipient, actor)
+        sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
+        return {"index": held.index, "threshold": held.threshold,
+                "sealedShare": _b64(sealed),
+                "commitments": _b64(held.commitments), "payload": _b64(held.payload)}
+
+    def _release_locked(self, slot: Slot, body: ReleaseRequest, recipient: EncryptionPublicKey,
+                        actor: str) -> StoredShare:
+        held = self._storage.share(slot.namespace, slot.name, slot.version)
+        if held is None:
+            raise NotFound(f"node {self._node} holds no share of {slot}")
+        reason = (f"{body.reason}; sealed to {recipient.kem} key "
+                  f"{recipient.fingerprint_bytes().hex()[:16]}")
+        self._append(entry(EntryKind.SHARE_RELEASED, actor, **_slot_fields(slot),
+                           index=held.index, reason=reason))
+        return held
+
+    def _reseal(self, slot: Slot, held: StoredShare, recipient: EncryptionPublicKey,
+                actor: str) -> bytes:
+        sealed = SealedShare.from_bytes(held.sealed)
+        share = open_share(sealed, recipient=self._keys.encryption,
+                           context=self._context(slot, held.index, self._node, "store"),
+                           sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender))
+        context = self._context(slot, held.index, actor, "release")
+        return seal_share(share, recipient=recipient, context=context,
+                          sender=self._keys.signing).to_bytes()
+
+    # -- destroy -----------------------------------------------------------------------
+
+    async def destroy(self, namespace: str, name: str, version: int | None, *,
+                      actor: str) -> list[int]:
+        """Ledger and erase in one transaction; the versions destroyed (maybe none)."""
+        return await self._write(self._destroy_locked, namespace, name, version, actor)
+
+    def _destroy_locked(self, namespace: str, name: str, version: int | None,
+                        actor: str) -> list[int]:
+        doomed = [held for held in self._storage.shares(namespace, name)
+                  if version is None or held.version == version]
+        if doomed:
+            self._append(*(entry(EntryKind.SHARE_DESTROYED, actor, namespace=namespace,
+                                 name=name, version=held.version, index=held.index,
+                                 reason="destroyed at the operator's request")
+                           for held in doomed),
+                         erase=(namespace, name, [held.version for held in doomed]))
+            self.shares_held -= len(doomed)
+        return [held.version for held in doomed]
+
+    # -- refusals ----------------------------------------------------------------------
+
+    async def refuse(self, *, action: str, actor: str | None, reason: str,
+                     slot: Slot | None = None, namespace: str | None = None,
+                     name: str | None = None) -> None:
+        """Put a refusal on the ledger (who, if known; what; why; never a token)."""
+        fields = _slot_fields(slot) if slot else {"namespace": namespace, "name": name}
+        text = f"{action} refused: {reason}"[:MAX_REASON]
+        await self._write(self._append, entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS,
+                                              reason=text, **fields))
+
+    # -- ledger reads ------------------------------------------------------------------
+
+    async def checkpoint_with_cosignatures(self) -> str:
+        """The newest signed checkpoint with every cosignature peers returned for it."""
+        latest = await self._write(self._storage.latest_checkpoint)
+        if latest is None:
+            raise NotFound(f"node {self._node} has no checkpoint yet")
+        size, note = latest
+        lines = await self._write(self._storage.cosignatures, size)
+        return note + "".join(lines)
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        """Entry bodies ``[start, end)``, at most :data:`ENTRIES_PAGE`."""
+        size = self._log.size
+        if not start <= end <= size:
+            raise NotFound(f"entries [{start}, {end}) are outside the ledger of node "
+                           f"{self._node} (size {size}); ask for 0 <= start <= end <= {size}")
+        return await self._write(self._storage.entries, start, min(end, start + ENTRIES_PAGE))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self._log.inclusion_proof(index, size)
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return self._log.consistency_proof(old, new)
+
+    # -- witness state (used by the witness) -------------------------------------------
+
+    async def append(self, *entries: Entry) -> None:
+        """Append entries that change no custody state (e.g. witness refusals)."""
+        await self._write(self._append, *entries)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(storage, *args)`` on the writer thread."""
+        return await self._write(function, self._storage, *args)
+
+
+def _slot_fields(slot: Slot) -> dict[str, Any]:
+    return {"namespace": slot.namespace, "name": slot.name, "version": slot.version}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _receipt_answer(receipt: bytes, signature: bytes) -> dict[str, Any]:
+    return {"receipt": json.loads(receipt), "signature": _b64(signature)}

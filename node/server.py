@@ -1,0 +1,122 @@
+"""Wire one share node together and run it until SIGTERM/SIGINT.
+
+Start order matters: identity and database first (so the ledger records the start),
+then the HTTPS listener, then registration (a node is Ready only once its ShareNode
+describes it), then witnessing. Shutdown finishes queued writes before closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import signal
+import ssl
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from kuorum.kube.client import api_client
+from kuorum.kube.tokenreview import review_token
+from kuorum.ledger.cosignature import Cosigner
+from kuorum.names import NODE_TOKEN_AUDIENCE
+from kuorum.node.api import build_app
+from kuorum.node.auth import TokenAuthenticator
+from kuorum.node.custody import Custody
+from kuorum.node.identity import Identity, load_or_create
+from kuorum.node.log import NodeLog
+from kuorum.node.metrics import NodeMetrics
+from kuorum.node.registration import Registration
+from kuorum.node.settings import NodeSettings
+from kuorum.node.storage import Storage
+from kuorum.node.witness import WitnessClient, WitnessServer
+
+log = logging.getLogger("kuorum.node")
+
+DATABASE = "node.db"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def serve(settings: NodeSettings) -> None:
+    """Run the node in the foreground (the ``kuorum node`` command)."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    asyncio.run(run(settings))
+
+
+def server_context(identity: Identity) -> ssl.SSLContext:
+    """TLS 1.2+ serving context with the node's self-signed certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(identity.certificate_path, identity.key_path)
+    return context
+
+
+def share_node_spec(settings: NodeSettings, identity: Identity) -> dict[str, Any]:
+    """The ShareNode spec this node publishes."""
+    return {
+        "endpoint": settings.endpoint,
+        "zone": settings.zone,
+        **identity.keys.public().to_dict(),
+        "tlsCertificate": identity.certificate_pem,
+    }
+
+
+async def run(settings: NodeSettings) -> None:
+    """Serve until a termination signal."""
+    identity = await asyncio.to_thread(load_or_create, settings.data_dir, name=settings.name,
+                                       kem=settings.kem, sans=settings.tls_sans)
+    storage = await asyncio.to_thread(Storage, settings.data_dir / DATABASE)
+    ledger = NodeLog(settings.origin, identity.keys.signing, storage.leaf_hashes())
+    custody = Custody(storage, ledger, identity.keys, settings.name)
+    await custody.record_start()
+    kube = api_client(settings.kubeconfig)
+    metrics = NodeMetrics()
+    auth = TokenAuthenticator(
+        lambda token: review_token(kube, token, NODE_TOKEN_AUDIENCE),
+        operator_identity=settings.operator_identity,
+        cache_seconds=settings.token_cache_seconds,
+    )
+
+    def status() -> dict[str, Any]:
+        root = ledger.root(ledger.size)
+        return {"sharesHeld": custody.shares_held, "ledgerSize": ledger.size,
+                "checkpoint": {"size": ledger.size,
+                               "rootHash": base64.b64encode(root).decode()}}
+
+    registration = Registration(kube, settings.name, share_node_spec(settings, identity), status)
+    app = build_app(
+        custody=custody, auth=auth, metrics_=metrics, ready=registration.registered.is_set,
+        witness=WitnessServer(custody, Cosigner(settings.origin, identity.keys.signing),
+                              settings.name),
+    )
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=server_context(identity))
+    await site.start()
+    log.info("node %s serving on https://%s:%d (endpoint %s, ledger %s, %d shares held)",
+             settings.name, settings.host, settings.port, settings.endpoint, settings.origin,
+             custody.shares_held)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    witness = WitnessClient(kube, custody, settings.name, metrics)
+    tasks = [
+        asyncio.create_task(registration.run(settings.heartbeat_interval)),
+        asyncio.create_task(witness.run(settings.witness_interval)),
+    ]
+    try:
+        await stop.wait()
+        log.info("node %s stopping", settings.name)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await runner.cleanup()
+        await asyncio.to_thread(custody.close)
+        kube.close()

@@ -1,0 +1,212 @@
+"""Nodes witness each other's ledgers (C2SP tlog-witness), both sides.
+
+Server: ``POST /v1/ledger/add-checkpoint`` cosigns a peer's checkpoint when it extends,
+by a valid consistency proof, the last one this node cosigned for that log. Check,
+persist and answer happen on the writer thread as one step, so two requests can never
+roll the witnessed size back.
+
+Client: every interval the node lists ShareNodes, pins each peer's signing key on
+first sight (a changed key is refused and logged loudly, never re-trusted silently),
+sends its newest checkpoint to every peer that has not cosigned it yet, and keeps the
+cosignatures to serve with that checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from kubernetes import client
+
+from kuorum import names
+from kuorum.kube.pinned import pinned_context
+from kuorum.kube.sharenodes import list_share_nodes
+from kuorum.ledger import witness as protocol
+from kuorum.ledger.cosignature import CosignatureVerifier, Cosigner
+from kuorum.ledger.entries import MAX_REASON, EntryKind
+from kuorum.ledger.errors import LedgerError
+from kuorum.ledger.merkle import EMPTY_ROOT
+from kuorum.ledger.note import Ed25519NoteVerifier, NoteVerifier
+from kuorum.node.custody import Custody
+from kuorum.node.log import entry
+from kuorum.node.metrics import NodeMetrics
+from kuorum.node.storage import Storage, Witnessed
+
+log = logging.getLogger("kuorum.node.witness")
+
+REQUEST_TIMEOUT = 10.0
+EVIDENCE_STATUSES = (403, 422)
+"""Refusals that may be evidence of a forked or forged log: they go on the ledger."""
+
+
+def origin_of(node_name: str) -> str:
+    """The ledger origin (and note key name) of the node ``node_name``."""
+    return f"{names.GROUP}/node/{node_name}"
+
+
+def _public_key(encoded: str) -> ed25519.Ed25519PublicKey:
+    return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded))
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A peer as its ShareNode describes it."""
+
+    name: str
+    endpoint: str
+    signing_key: str
+    """Base64 raw Ed25519 public key (ShareNode ``spec.signingKey``)."""
+    certificate: str
+
+    @property
+    def origin(self) -> str:
+        return origin_of(self.name)
+
+
+def peers_from(items: list[dict[str, Any]], own_name: str) -> list[Peer]:
+    """Peers with complete registrations, excluding this node."""
+    peers = []
+    for item in items:
+        spec = item.get("spec") or {}
+        name = item["metadata"]["name"]
+        if name == own_name or not all(spec.get(f) for f in
+                                       ("endpoint", "signingKey", "tlsCertificate")):
+            continue
+        peers.append(Peer(name, str(spec["endpoint"]).rstrip("/"), str(spec["signingKey"]),
+                          str(spec["tlsCertificate"])))
+    return peers
+
+
+def pin(storage: Storage, peer: Peer) -> bool:
+    """Pin ``peer``'s key on first sight; False if a different key is already pinned."""
+    pinned = storage.witnessed(peer.origin)
+    if pinned is None:
+        storage.set_witnessed(Witnessed(peer.origin, peer.signing_key, 0, EMPTY_ROOT))
+        log.info("pinned the ledger key of peer %s", peer.name)
+        return True
+    return pinned.verifier_key == peer.signing_key
+
+
+class WitnessServer:
+    """Answers add-checkpoint for peers whose keys this node pinned."""
+
+    def __init__(self, custody: Custody, cosigner: Cosigner, node_name: str) -> None:
+        self._custody = custody
+        self._cosigner = cosigner
+        self._node = node_name
+
+    async def add_checkpoint(self, body: bytes) -> tuple[int, bytes, str]:
+        """Check, persist and answer one request: ``(status, body, content type)``."""
+        answer = await self._custody.run(self._add_locked, body, int(time.time()))
+        if answer.status != 200:
+            log.warning("refused a checkpoint of %s: HTTP %d, %s",
+                        answer.origin or "an unknown log", answer.status, answer.reason)
+        if answer.status in EVIDENCE_STATUSES:
+            await self._custody.append(entry(
+                EntryKind.WITNESS_REFUSED, answer.origin or "unknown",
+                reason=f"refused to cosign: {answer.reason}"[:MAX_REASON]))
+        return answer.status, answer.body, answer.content_type
+
+    def _add_locked(self, storage: Storage, body: bytes, now: int) -> protocol.WitnessResponse:
+        logs: dict[str, NoteVerifier] = {}
+        states: dict[str, protocol.WitnessState] = {}
+        pins = {pinned.origin: pinned for pinned in storage.all_witnessed()}
+        for pinned in pins.values():
+            logs[pinned.origin] = Ed25519NoteVerifier(pinned.origin,
+                                                      _public_key(pinned.verifier_key))
+            if pinned.size > 0:
+                states[pinned.origin] = protocol.WitnessState(pinned.size, pinned.root)
+        answer = protocol.Witness(self._cosigner, logs).add_checkpoint(body, states, now)
+        if answer.status == 200 and answer.new_state is not None and answer.origin:
+            signed = body.split(b"\n\n", 1)[1] + answer.body
+            storage.set_witnessed(Witnessed(answer.origin, pins[answer.origin].verifier_key,
+                                            answer.new_state.size, answer.new_state.root_hash,
+                                            signed.decode()))
+        return answer
+
+
+class WitnessClient:
+    """Collects cosignatures for this node's checkpoints from every peer."""
+
+    def __init__(self, api: client.ApiClient, custody: Custody, node_name: str,
+                 metrics: NodeMetrics) -> None:
+        self._api = api
+        self._custody = custody
+        self._node = node_name
+        self._metrics = metrics
+        self._cosigned: dict[str, int] = {}
+        """Per peer: the size it last cosigned (0 until it tells us)."""
+        self._warned: set[str] = set()
+
+    async def run(self, interval: float) -> None:
+        """One round every ``interval`` seconds, forever; a failed round is logged."""
+        async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as session:
+            while True:
+                try:
+                    await self.round(session)
+                except Exception as error:  # a failed round must not stop witnessing
+                    log.warning("witness round failed: %s: %s", type(error).__name__, error)
+                await asyncio.sleep(interval)
+
+    async def round(self, session: aiohttp.ClientSession) -> None:
+        """Refresh peers and pins, then ask every peer that is behind to cosign."""
+        items = await asyncio.to_thread(list_share_nodes, self._api)
+        peers = []
+        for peer in peers_from(items, self._node):
+            if await self._custody.run(pin, peer):
+                peers.append(peer)
+                self._warned.discard(peer.name)
+            elif peer.name not in self._warned:
+                self._warned.add(peer.name)
+                log.error("ShareNode %s now shows a different signingKey than the one pinned "
+                          "for its ledger: refusing to witness it; if the key change is "
+                          "legitimate an administrator must re-trust the node", peer.name)
+        latest = await self._custody.run(Storage.latest_checkpoint)
+        if latest is None:
+            return
+        size, note = latest
+        await asyncio.gather(*(self._submit(session, peer, size, note.encode())
+                               for peer in peers if self._cosigned.get(peer.name, -1) < size))
+
+    async def _submit(self, session: aiohttp.ClientSession, peer: Peer, size: int,
+                      note: bytes) -> None:
+        for _ in range(2):  # a 409 tells us the peer's size: retry once with it
+            old = self._cosigned.get(peer.name, 0)
+            proof = self._custody.consistency_proof(old, size) if 0 < old < size else []
+            body = protocol.add_checkpoint_request(old, proof, note)
+            try:
+                async with session.post(f"{peer.endpoint}/v1/ledger/add-checkpoint", data=body,
+                                        ssl=pinned_context(peer.certificate)) as response:
+                    status, answer = response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as error:
+                self._metrics.witness_rounds.labels("unreachable").inc()
+                log.info("peer %s unreachable for witnessing: %s", peer.name,
+                         type(error).__name__)
+                return
+            if status == 409:
+                self._cosigned[peer.name] = protocol.parse_size_response(answer)
+                continue
+            if status != 200:
+                self._metrics.witness_rounds.labels("refused").inc()
+                log.warning("peer %s refused our checkpoint of size %d: HTTP %d %s",
+                            peer.name, size, status, answer[:200].decode(errors="replace"))
+                return
+            verifier = CosignatureVerifier(peer.origin, _public_key(peer.signing_key))
+            try:
+                signature = protocol.parse_cosignature_response(answer, note, verifier)
+            except LedgerError as error:
+                self._metrics.witness_rounds.labels("bad-cosignature").inc()
+                log.error("peer %s answered with an invalid cosignature: %s", peer.name, error)
+                return
+            await self._custody.run(Storage.add_cosignature, size, peer.name, signature.line())
+            self._cosigned[peer.name] = size
+            self._metrics.witness_rounds.labels("cosigned").inc()
+            return
+

@@ -1,0 +1,196 @@
+"""Real share-node processes for integration tests (reused by the operator's tests).
+
+``share_nodes`` is a fixture; ``share_nodes.start(3)`` starts three ``kuorum node``
+processes on free loopback ports, each with its own data directory, running as the
+``kuorum-system/kuorum-node`` ServiceAccount (granted the chart's node RBAC) and
+trusting ``kuorum-system/kuorum-operator`` as the operator. It waits for ``/readyz``.
+Nodes can be killed with SIGKILL and restarted on the same data directory and port.
+Teardown stops every process and deletes the ShareNodes, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from kuorum import names
+from kuorum.cluster import install
+from kuorum.cluster.controlplane import ControlPlane
+from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.kube.pinned import pinned_context
+
+READY_TIMEOUT = 60.0
+OPERATOR_IDENTITY = f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Response:
+    """What a node answered: status, raw body, and the body parsed as JSON when it is."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class NodeProcess:
+    """One share node: its flags, data directory and process under the supervisor."""
+
+    name: str
+    port: int
+    data_dir: Path
+    argv: list[str]
+    supervisor: Supervisor
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "node.db"
+
+    @property
+    def log(self) -> Path:
+        return self.supervisor.log_path(self.name)
+
+    def tls_certificate(self) -> str:
+        """The node's self-signed certificate (what its ShareNode publishes)."""
+        return (self.data_dir / "tls.crt").read_text()
+
+    def request(self, method: str, path: str, *, token: str | None = None,
+                body: object = None, raw: bytes | None = None, timeout: float = 30.0
+                ) -> Response:
+        """One HTTPS request, with TLS pinned to the node's certificate."""
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.port, context=pinned_context(self.tls_certificate()),
+            timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            answer = connection.getresponse()
+            return Response(answer.status, answer.read())
+        finally:
+            connection.close()
+
+    def start(self) -> None:
+        self.supervisor.start(self.name, self.argv)
+
+    def ready(self) -> bool:
+        if not self.supervisor.running(self.name):
+            raise RuntimeError(f"node {self.name} exited; log {self.log}:\n"
+                               + self.log.read_text(errors="replace")[-3000:])
+        try:
+            return self.request("GET", "/readyz", timeout=2).status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def wait_ready(self) -> None:
+        wait_until(self.ready, timeout=READY_TIMEOUT, what=f"share node {self.name}",
+                   interval=0.2, log=self.log)
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye: what a crash or an OOM kill looks like."""
+        self.supervisor.stop(self.name, kill=True)
+
+    def stop(self) -> None:
+        self.supervisor.stop(self.name, timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        self.wait_ready()
+
+
+@dataclass
+class ShareNodes:
+    """Nodes started by one test, plus tokens to talk to them."""
+
+    control_plane: ControlPlane
+    directory: Path
+    nodes: list[NodeProcess] = field(default_factory=list)
+
+    def start(self, count: int, *, prefix: str = "node", extra: list[str] | None = None,
+              ) -> list[NodeProcess]:
+        """Start ``count`` more nodes and wait until each answers ``/readyz``."""
+        kubeconfig = self.control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE,
+                                                       names.NODE_ACCOUNT)
+        supervisor = Supervisor(self.directory, tie_to_parent=True)
+        started = []
+        for _ in range(count):
+            name = f"{prefix}-{len(self.nodes)}"
+            port = free_port()
+            data_dir = self.directory / name
+            argv = [
+                sys.executable, "-m", "kuorum", "node",
+                "--name", name,
+                "--data-dir", str(data_dir),
+                "--listen", f"127.0.0.1:{port}",
+                "--tls-san", "127.0.0.1",
+                "--zone", f"zone-{len(self.nodes) % 3}",
+                "--kubeconfig", str(kubeconfig),
+                "--operator-identity", OPERATOR_IDENTITY,
+                "--witness-interval", "1",
+                "--heartbeat-interval", "5",
+                *(extra or []),
+            ]
+            node = NodeProcess(name, port, data_dir, argv, supervisor)
+            node.start()
+            self.nodes.append(node)
+            started.append(node)
+        for node in started:
+            node.wait_ready()
+        return started
+
+    def operator_token(self) -> str:
+        """A token of the operator identity for the node audience."""
+        return self.control_plane.token(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT,
+                                        audience=names.NODE_TOKEN_AUDIENCE, seconds=3600)
+
+    def close(self) -> None:
+        custom = client.CustomObjectsApi(self.control_plane.api_client())
+        for node in self.nodes:
+            node.stop()
+            try:
+                custom.delete_cluster_custom_object(names.GROUP, names.VERSION,
+                                                    names.NODE_PLURAL, node.name)
+            except client.ApiException as error:
+                if error.status != 404:
+                    raise
+
+
+@pytest.fixture
+def share_nodes(control_plane: ControlPlane, tmp_path: Path) -> Iterator[ShareNodes]:
+    """``share_nodes.start(n)`` starts n nodes; all are stopped and deregistered after.
+
+    Use it from another test module with ``from nodes import share_nodes  # noqa: F401``.
+    """
+    install.grant_component(control_plane.api_client(), "node")
+    nodes = ShareNodes(control_plane, tmp_path / "nodes")
+    try:
+        yield nodes
+    finally:
+        nodes.close()
