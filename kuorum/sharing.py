@@ -91,10 +91,9 @@ class NotEnoughShares(SharingError):
         )
 
 
-def _check_index(index: object, limit: int = MAX_SHARES) -> int:
-    if type(index) is not int or not 1 <= index <= limit:
-        raise MalformedEncoding(f"share index must be an integer from 1 to {limit}")
-    return index
+def _check_index(index: object) -> None:
+    if type(index) is not int or not 1 <= index <= MAX_SHARES:
+        raise MalformedEncoding(f"share index must be an integer from 1 to {MAX_SHARES}")
 
 
 @dataclass(frozen=True, repr=False)

@@ -57,7 +57,8 @@ class ShareContext:
     version: int
     index: int
     recipient: str
-    """The recipient node's name (ShareNode name), or the operator for a release."""
+    """Who the share is sealed to: the node's name (store), or the identity the node
+    authenticated for the caller, e.g. the operator's service account (release)."""
     purpose: Purpose
 
     def __post_init__(self) -> None:

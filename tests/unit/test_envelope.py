@@ -359,6 +359,25 @@ def test_share_contexts_are_checked(change: dict[str, object], message: str) -> 
         _context(**change)
 
 
+def test_kubernetes_maximum_names_fit_in_a_context(
+    node_keys: NodeKeys, operator_keys: NodeKeys, dealing: sharing.Dealing
+) -> None:
+    context = ShareContext("n" * 63, "x" * 253, 2**64 - 1, 2, "node-" + "b" * 248, "store")
+    sealed = seal_share(
+        dealing.shares[1],
+        recipient=node_keys.public().encryption,
+        context=context,
+        sender=operator_keys.signing,
+    )
+    opened = open_share(
+        sealed,
+        recipient=node_keys.encryption,
+        context=context,
+        sender=operator_keys.signing.public_key(),
+    )
+    assert opened == dealing.shares[1]
+
+
 def test_context_encoding_is_versioned_and_unambiguous() -> None:
     encoded = _context().to_bytes()
     assert encoded[0] == envelope.CONTEXT_VERSION
