@@ -1,0 +1,103 @@
+"""The Argo CD health check of DecentralizedSecret, run the way Argo CD tests its own.
+
+Argo CD runs health.lua in gopher-lua (Lua 5.1) with the object as the global ``obj``
+and checks it against health_test.yaml (expected status and message per testdata file).
+Here lupa's Lua 5.1 runs the same script on the same files, plus properties over
+generated statuses: never Healthy unless Ready=True, generation observed and not Degraded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+lua51 = pytest.importorskip(
+    "lupa.lua51", reason="lupa (test extra) is needed to run the Argo CD health check"
+)
+
+CHECK = Path(__file__).resolve().parents[2] / "gitops" / "argocd" / "kuorum.io"
+CHECK = CHECK / "DecentralizedSecret"
+SCRIPT = (CHECK / "health.lua").read_text()
+CASES = yaml.safe_load((CHECK / "health_test.yaml").read_text())["tests"]
+ARGO_STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
+
+
+def health(obj: dict[str, Any]) -> dict[str, Any]:
+    """Run health.lua with ``obj`` as Argo CD does; return the hs table as a dict."""
+    runtime = lua51.LuaRuntime(unpack_returned_tuples=True)
+    runtime.globals()["obj"] = runtime.table_from(obj, recursive=True)
+    result = runtime.execute(SCRIPT)
+    return dict(result.items())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[Path(c["inputPath"]).stem for c in CASES])
+def test_health_test_yaml(case: dict[str, Any]) -> None:
+    obj = yaml.safe_load((CHECK / case["inputPath"]).read_text())
+    assert health(obj) == case["healthStatus"]
+
+
+def test_every_testdata_file_is_listed() -> None:
+    listed = {c["inputPath"] for c in CASES}
+    present = {f"testdata/{p.name}" for p in (CHECK / "testdata").glob("*.yaml")}
+    assert listed == present
+
+
+def test_testdata_covers_each_status() -> None:
+    assert {c["healthStatus"]["status"] for c in CASES} == {"Healthy", "Progressing", "Degraded"}
+
+
+CONDITION_STATUS = st.sampled_from(["True", "False", "Unknown"])
+REASON = st.sampled_from(["", "Distributing", "Materialized", "NodeUnreachable", "Boom"])
+
+
+@st.composite
+def secrets(draw: st.DrawFn) -> dict[str, Any]:
+    generation = draw(st.integers(min_value=1, max_value=5))
+    obj: dict[str, Any] = {"metadata": {"name": "db", "generation": generation}}
+    if draw(st.booleans()):
+        conditions = [
+            {"type": kind, "status": draw(CONDITION_STATUS), "reason": draw(REASON)}
+            for kind in draw(
+                st.lists(st.sampled_from(["Ready", "Degraded", "Distributed"]), unique=True)
+            )
+        ]
+        status: dict[str, Any] = {"conditions": conditions}
+        if draw(st.booleans()):
+            status["observedGeneration"] = draw(st.integers(min_value=0, max_value=generation))
+        obj["status"] = status
+    return obj
+
+
+def condition(obj: dict[str, Any], kind: str) -> str | None:
+    for c in obj.get("status", {}).get("conditions", []):
+        if c["type"] == kind:
+            return str(c["status"])
+    return None
+
+
+@given(secrets())
+def test_healthy_only_when_ready_current_and_not_degraded(obj: dict[str, Any]) -> None:
+    result = health(obj)
+    assert result["status"] in ARGO_STATUSES
+    assert isinstance(result["message"], str) and result["message"]
+    if result["status"] == "Healthy":
+        assert condition(obj, "Ready") == "True"
+        assert condition(obj, "Degraded") != "True"
+        assert obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+
+
+@given(secrets())
+def test_degraded_condition_always_shows_degraded(obj: dict[str, Any]) -> None:
+    if condition(obj, "Degraded") == "True":
+        assert health(obj)["status"] == "Degraded"
+
+
+def test_argocd_cm_snippet_carries_this_exact_script() -> None:
+    snippet = yaml.safe_load((CHECK.parents[1] / "argocd-cm.yaml").read_text())
+    key = "resource.customizations.health.kuorum.io_DecentralizedSecret"
+    assert snippet["data"][key] == SCRIPT
