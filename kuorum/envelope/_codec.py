@@ -7,7 +7,6 @@ lists encode alike: what is signed or bound as associated data is unambiguous.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 
 from kuorum.envelope._errors import MalformedEnvelope
 
@@ -45,9 +44,6 @@ class Reader:
     def field(self) -> bytes:
         (size,) = _LEN.unpack(self.take(_LEN.size))
         return self.take(size)
-
-    def fields(self, count: int) -> Iterable[bytes]:
-        return [self.field() for _ in range(count)]
 
     def rest(self) -> bytes:
         return self.take(len(self._data) - self._at)

@@ -264,7 +264,7 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class NodeKeys:
     """A share node's identity: its HPKE private key and its Ed25519 signing key."""
 
@@ -294,8 +294,10 @@ class NodeKeys:
         """Load :meth:`to_secret_data` output; :class:`InvalidKey` names what is wrong."""
         signing_pem = data.get(_SIGNING_FILE)
         encryption_line = data.get(_ENCRYPTION_FILE)
-        if signing_pem is None or encryption_line is None:
-            raise InvalidKey(f"node keys need both {_SIGNING_FILE} and {_ENCRYPTION_FILE}")
+        if not isinstance(signing_pem, bytes) or not isinstance(encryption_line, bytes):
+            raise InvalidKey(
+                f"node keys need both {_SIGNING_FILE} and {_ENCRYPTION_FILE}, as bytes"
+            )
         try:
             signing = serialization.load_pem_private_key(signing_pem, password=None)
         except (ValueError, TypeError):

@@ -84,7 +84,7 @@ class ShareContext:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SealedShare:
     """A share encrypted to one recipient and signed by its sender (public data)."""
 
@@ -104,6 +104,12 @@ class SealedShare:
         expected = hpke_kem(self.kem).enc_length() + _SHARE_CIPHERTEXT
         if not isinstance(self.ciphertext, bytes) or len(self.ciphertext) != expected:
             raise MalformedEnvelope(f"a {self.kem} sealed share's ciphertext is {expected} bytes")
+
+    def __repr__(self) -> str:
+        size = len(self.ciphertext)
+        return (
+            f"SealedShare(kem={self.kem!r}, sender={self.sender.hex()[:16]}, ciphertext={size} B)"
+        )
 
     def to_bytes(self) -> bytes:
         """The versioned encoding (see the module docstring)."""

@@ -413,6 +413,7 @@ def test_node_keys_round_trip_through_secret_data(node_keys: NodeKeys) -> None:
     ("mutate", "message"),
     [
         (lambda d: d.pop("signing.key"), "need both signing.key and encryption.key"),
+        (lambda d: d.update({"encryption.key": "text"}), "as bytes"),
         (lambda d: d.update({"signing.key": b"junk"}), "signing.key is not a PEM private key"),
         (lambda d: d.update({"encryption.key": b"junk"}), "not a Kuorum encryption key"),
         (
@@ -432,7 +433,7 @@ def test_node_keys_round_trip_through_secret_data(node_keys: NodeKeys) -> None:
             "not valid base64",
         ),
     ],
-    ids=["missing", "signing-junk", "encryption-junk", "format", "kem", "length", "base64"],
+    ids=["missing", "str", "signing-junk", "encryption-junk", "format", "kem", "length", "base64"],
 )
 def test_broken_key_material_raises_invalid_key(mutate: object, message: str) -> None:
     data = NodeKeys.generate(kem="X25519").to_secret_data()
@@ -496,6 +497,14 @@ def test_private_keys_never_show_in_reprs(node_keys: NodeKeys) -> None:
         assert private.hex()[:16] not in text
         assert base64.b64encode(private).decode()[:16] not in text
     assert "fingerprint=" in repr(node_keys.public().encryption)
+
+
+def test_sealed_shares_have_a_short_repr(
+    node_keys: NodeKeys, operator_keys: NodeKeys, dealing: sharing.Dealing
+) -> None:
+    sealed = _sealed(node_keys, operator_keys, dealing)
+    assert repr(sealed).startswith(f"SealedShare(kem={node_keys.encryption.kem!r}, sender=")
+    assert sealed.ciphertext.hex()[:16] not in repr(sealed)
 
 
 def test_generate_refuses_unknown_kems() -> None:

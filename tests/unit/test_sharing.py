@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections import Counter
 from collections.abc import Sequence
 
@@ -39,6 +40,17 @@ def _flip(data: bytes, position: int, mask: int) -> bytes:
 def _forged(share: Share) -> Share:
     """A well-formed share with a wrong value."""
     return dataclasses.replace(share, value=g.scalar_add(share.value, g.ONE))
+
+
+def test_the_module_exports_exactly_its_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(sharing).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and getattr(value, "__module__", sharing.__name__) == sharing.__name__
+    }
+    assert set(sharing.__all__) == public
 
 
 # --- reconstruction -----------------------------------------------------------------
