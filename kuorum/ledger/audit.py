@@ -11,7 +11,11 @@ is wrong; the audit itself never raises on bad evidence.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kuorum.ledger.checkpoint import Checkpoint, open_checkpoint
 from kuorum.ledger.cosignature import CosignatureVerifier
+from kuorum.ledger.entries import Entry
+from kuorum.ledger.errors import EntryError, LedgerError
+from kuorum.ledger.merkle import CompactTree, leaf_hash
 from kuorum.ledger.note import NoteVerifier
 
 
@@ -32,12 +36,14 @@ class NodeAudit:
     """Outcome of auditing one node's ledger; `ok` when `problems` is empty."""
 
     node: str
+    origin: str
+    """Log origin of the node's signed checkpoint ("" if it could not be read)."""
     tree_size: int
     """Size of the node's signed checkpoint (0 if it could not be read)."""
     entries: int
     """Entries the node served."""
     witnesses: int
-    """Witness reports that checked out against the log."""
+    """Witness reports whose signatures verified (whether they match the log is a problem)."""
     problems: tuple[str, ...] = field(default=())
     """Human sentences, each naming one thing that is wrong."""
 
@@ -48,7 +54,24 @@ class NodeAudit:
 
     def to_json(self) -> dict[str, object]:
         """Plain data for `kuorum ledger verify --json`."""
-        raise NotImplementedError
+        return {
+            "node": self.node,
+            "ok": self.ok,
+            "origin": self.origin,
+            "treeSize": self.tree_size,
+            "entries": self.entries,
+            "witnesses": self.witnesses,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A tree head vouched for by someone: who, and the size and root they signed."""
+
+    source: str
+    size: int
+    root_hash: bytes
 
 
 def audit_node(
@@ -59,4 +82,93 @@ def audit_node(
     witnesses: Sequence[WitnessReport] = (),
 ) -> NodeAudit:
     """Audit one node's ledger; every failed check becomes a problem, none raises."""
-    raise NotImplementedError
+    problems: list[str] = []
+    checkpoint = None
+    try:
+        checkpoint, _ = open_checkpoint(signed_checkpoint, log_verifier)
+    except LedgerError as exc:
+        problems.append(f"the checkpoint of {node} does not hold up: {exc}")
+    for index, data in enumerate(entries):
+        try:
+            Entry.from_bytes(data)
+        except EntryError as exc:
+            problems.append(f"entry {index} is not a valid ledger entry: {exc}")
+
+    own = []
+    if checkpoint is not None:
+        own.append(_Head("its signed checkpoint", checkpoint.size, checkpoint.root_hash))
+    witnessed = [
+        head
+        for report in witnesses
+        if (head := _witnessed_head(report, log_verifier, checkpoint, problems)) is not None
+    ]
+    problems.extend(_check_heads([*own, *witnessed], [leaf_hash(data) for data in entries]))
+    return NodeAudit(
+        node=node,
+        origin="" if checkpoint is None else checkpoint.origin,
+        tree_size=0 if checkpoint is None else checkpoint.size,
+        entries=len(entries),
+        witnesses=len(witnessed),
+        problems=tuple(problems),
+    )
+
+
+def _witnessed_head(
+    report: WitnessReport,
+    log_verifier: NoteVerifier,
+    checkpoint: Checkpoint | None,
+    problems: list[str],
+) -> _Head | None:
+    """The head a witness vouches for, if its report holds up; else say why in `problems`."""
+    source = f"the checkpoint witness {report.witness} cosigned"
+    try:
+        witnessed, note = open_checkpoint(report.signed_checkpoint, log_verifier)
+        note.verify([report.verifier])
+    except LedgerError as exc:
+        problems.append(f"{source} does not hold up: {exc}")
+        return None
+    if checkpoint is not None and witnessed.origin != checkpoint.origin:
+        problems.append(f"{source} is of log {witnessed.origin}, not {checkpoint.origin}")
+        return None
+    if checkpoint is not None and witnessed.size > checkpoint.size:
+        problems.append(
+            f"the signed checkpoint ({checkpoint.size}) is behind {source} ({witnessed.size}):"
+            " the log was rolled back"
+        )
+    return _Head(source, witnessed.size, witnessed.root_hash)
+
+
+def _check_heads(heads: Sequence[_Head], leaf_hashes: Sequence[bytes]) -> list[str]:
+    """Each head must be the root of a prefix of the entries; locate changes between heads."""
+    roots = _prefix_roots(leaf_hashes, {h.size for h in heads})
+    matched = {h.size for h in heads if roots.get(h.size) == h.root_hash}
+    problems = []
+    for head in heads:
+        if head.size > len(leaf_hashes):
+            problems.append(
+                f"log is shorter ({len(leaf_hashes)}) than {head.source} ({head.size}):"
+                " entries were removed"
+            )
+        elif roots[head.size] != head.root_hash:
+            start = max((s for s in matched if s < head.size), default=0)
+            where = (
+                f"entry {start}"
+                if start == head.size - 1
+                else f"an entry in {start}..{head.size - 1}"
+            )
+            problems.append(
+                f"the first {head.size} entries do not match {head.source}:"
+                f" {where} was edited, removed, inserted or reordered"
+            )
+    return problems
+
+
+def _prefix_roots(leaf_hashes: Sequence[bytes], sizes: set[int]) -> dict[int, bytes]:
+    """Merkle roots of the first `size` leaves for each size held, in one O(n) pass."""
+    tree = CompactTree()
+    roots = {}
+    for size in sorted(s for s in sizes if s <= len(leaf_hashes)):
+        while tree.size < size:
+            tree.append(leaf_hashes[tree.size])
+        roots[size] = tree.root()
+    return roots
