@@ -1,6 +1,6 @@
 """Real share-node processes for integration tests (reused by the operator's tests).
 
-``share_nodes`` is a fixture; ``share_nodes.start(3)`` starts three ``kuorum node``
+The ``share_nodes`` fixture (``share_nodes.start(3)``) starts three ``kuorum node``
 processes on free loopback ports, each with its own data directory, running as the
 ``kuorum-system/kuorum-node`` ServiceAccount (granted the chart's node RBAC) and
 trusting ``kuorum-system/kuorum-operator`` as the operator. It waits for ``/readyz``.
@@ -10,6 +10,7 @@ Teardown stops every process and deletes the ShareNodes, also when a test fails.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -20,16 +21,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
 
-from kuorum import names
+from kuorum import names, sharing
 from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
 from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.envelope import (
+    EncryptionPrivateKey,
+    NodePublicKeys,
+    SealedShare,
+    ShareContext,
+    open_share,
+    seal_share,
+)
 from kuorum.kube.pinned import pinned_context
 
 READY_TIMEOUT = 60.0
 OPERATOR_IDENTITY = f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
+DEALER = ed25519.Ed25519PrivateKey.generate()
+"""Signs what the tests seal, standing in for the operator's dealing key."""
 
 
 def free_port() -> int:
@@ -182,11 +194,12 @@ class ShareNodes:
                     raise
 
 
-@pytest.fixture
-def share_nodes(control_plane: ControlPlane, tmp_path: Path) -> Iterator[ShareNodes]:
+@pytest.fixture(name="share_nodes")
+def share_nodes_fixture(control_plane: ControlPlane, tmp_path: Path) -> Iterator[ShareNodes]:
     """``share_nodes.start(n)`` starts n nodes; all are stopped and deregistered after.
 
-    Use it from another test module with ``from nodes import share_nodes  # noqa: F401``.
+    Use it from a test module with ``from nodes import share_nodes_fixture  # noqa: F401``
+    and a parameter ``share_nodes: ShareNodes``.
     """
     install.grant_component(control_plane.api_client(), "node")
     nodes = ShareNodes(control_plane, tmp_path / "nodes")
@@ -194,3 +207,58 @@ def share_nodes(control_plane: ControlPlane, tmp_path: Path) -> Iterator[ShareNo
         yield nodes
     finally:
         nodes.close()
+
+
+def public_keys(control_plane: ControlPlane, node: NodeProcess) -> NodePublicKeys:
+    """The keys a node registered in its ShareNode (what the operator pins)."""
+    spec = client.CustomObjectsApi(control_plane.api_client()).get_cluster_custom_object(
+        names.GROUP, names.VERSION, names.NODE_PLURAL, node.name)["spec"]
+    return NodePublicKeys.from_dict(spec)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def store_body(node: NodeProcess, keys: NodePublicKeys, dealt: sharing.Dealing, *,
+               namespace: str, name: str, version: int, index: int = 1,
+               payload: bytes = b"payload") -> dict[str, Any]:
+    """The body of ``PUT /v1/shares/...`` for share ``index`` of ``dealt``, sealed to ``node``."""
+    context = ShareContext(namespace, name, version, index, node.name, "store")
+    sealed = seal_share(dealt.shares[index - 1], recipient=keys.encryption, context=context,
+                        sender=DEALER)
+    return {"index": index, "threshold": dealt.commitments.threshold,
+            "sealedShare": b64(sealed.to_bytes()),
+            "commitments": b64(dealt.commitments.to_bytes()), "payload": b64(payload)}
+
+
+def release(node: NodeProcess, keys: NodePublicKeys, token: str, *, namespace: str, name: str,
+            version: int) -> tuple[Response, sharing.Share | None]:
+    """Release a share to a fresh ephemeral key and open it as the operator would.
+
+    The node's signature is checked with its registered key ``keys``.
+    """
+    ephemeral = EncryptionPrivateKey.generate()
+    response = node.request(
+        "POST", f"/v1/shares/{namespace}/{name}/{version}/release", token=token,
+        body={"recipientKey": b64(ephemeral.public_key().to_bytes()),
+              "kem": ephemeral.kem, "reason": "integration test"})
+    if response.status != 200:
+        return response, None
+    answer = response.json()
+    context = ShareContext(namespace, name, version, answer["index"], OPERATOR_IDENTITY,
+                           "release")
+    share = open_share(SealedShare.from_bytes(base64.b64decode(answer["sealedShare"])),
+                       recipient=ephemeral, context=context, sender=keys.signing)
+    return response, share
+
+
+def ledger_entries(node: NodeProcess) -> list[bytes]:
+    """Every entry the node serves, as raw canonical bytes."""
+    checkpoint = node.request("GET", "/v1/ledger/checkpoint").body
+    size = int(checkpoint.split(b"\n")[1])
+    entries: list[bytes] = []
+    while len(entries) < size:
+        page = node.request("GET", f"/v1/ledger/entries?start={len(entries)}&end={size}").json()
+        entries += [base64.b64decode(entry) for entry in page["entries"]]
+    return entries
