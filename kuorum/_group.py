@@ -60,8 +60,7 @@ def is_canonical_scalar(value: bytes) -> bool:
     """Whether ``value`` is 32 bytes encoding an integer below L (constant time)."""
     if not isinstance(value, bytes) or len(value) != SCALAR_BYTES:
         return False
-    reduced: bytes = pysodium.crypto_core_ristretto255_scalar_reduce(value + ZERO)
-    return hmac.compare_digest(reduced, value)
+    return hmac.compare_digest(scalar_reduce(value + ZERO), value)
 
 
 def scalar_random() -> bytes:

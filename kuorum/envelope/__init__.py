@@ -31,9 +31,8 @@ from kuorum.envelope._keys import (
     EncryptionPrivateKey,
     EncryptionPublicKey,
     Kem,
-    NodeKeys,
-    NodePublicKeys,
 )
+from kuorum.envelope._node_keys import NodeKeys, NodePublicKeys
 from kuorum.envelope._payload import PAYLOAD_VERSION, decrypt_payload, encrypt_payload
 from kuorum.envelope._sealing import (
     CONTEXT_VERSION,
