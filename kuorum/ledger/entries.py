@@ -10,7 +10,7 @@ ASCII), and `from_bytes()` accepts only that form, so one event has one leaf has
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -26,7 +26,7 @@ MAX_REASON = 512
 """Longest actor and reason texts, in characters: a reason says why, it holds no data."""
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
-_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z")
 
 
 class EntryKind(StrEnum):
@@ -85,7 +85,7 @@ class Entry:
 
     def to_bytes(self) -> bytes:
         """Canonical encoding: the bytes that become the Merkle leaf."""
-        fields: dict[str, Any] = asdict(self)
+        fields: dict[str, Any] = {f.name: getattr(self, f.name) for f in _FIELDS}
         fields["kind"] = self.kind.value
         fields["time"] = _format_time(self.time)
         fields["v"] = FORMAT_VERSION
@@ -117,6 +117,9 @@ class Entry:
         return leaf_hash(self.to_bytes())
 
 
+_FIELDS = fields(Entry)
+
+
 def _check_text(field: str, value: object, limit: int, *, required: bool) -> None:
     if not isinstance(value, str):
         raise EntryError(f"entry {field} must be text")
@@ -124,20 +127,18 @@ def _check_text(field: str, value: object, limit: int, *, required: bool) -> Non
         raise EntryError(f"entry {field} is empty")
     if len(value) > limit:
         raise EntryError(f"entry {field} is longer than {limit} characters")
-    if any(unicodedata.category(c).startswith("C") for c in value):
+    printable_ascii = value.isascii() and value.isprintable()
+    if not printable_ascii and any(unicodedata.category(c).startswith("C") for c in value):
         raise EntryError(f"entry {field} holds control or invisible characters")
 
 
 def _format_time(time: datetime) -> str:
     utc = time.astimezone(UTC)
-    return utc.strftime(_TIME_FORMATS[1] if utc.microsecond else _TIME_FORMATS[0])
+    precision = "microseconds" if utc.microsecond else "seconds"
+    return utc.replace(tzinfo=None).isoformat(timespec=precision) + "Z"
 
 
 def _parse_time(text: object) -> datetime:
-    if isinstance(text, str):
-        for fmt in _TIME_FORMATS:
-            try:
-                return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-            except ValueError:
-                continue
-    raise EntryError(f"entry time {text!r} is not RFC 3339 UTC")
+    if not isinstance(text, str) or not _TIME.fullmatch(text):
+        raise EntryError(f"entry time {text!r} is not RFC 3339 UTC")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
