@@ -47,7 +47,7 @@ def key_id(name: str, key_type: int, public_key: bytes) -> bytes:
 def check_key_name(name: str) -> None:
     """Refuse key names the format cannot carry: empty, with spaces or a plus."""
     if not name or "+" in name or any(c.isspace() for c in name) or not name.isprintable():
-        raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
+        raise NoteError(f"key name {name!r} must be non-empty and printable, without spaces or '+'")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class NoteSignature:
     name: str
     key_id: bytes
     signature: bytes
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+        if len(self.key_id) != 4:
+            raise NoteError(f"key ID of {self.name} has {len(self.key_id)} bytes, not 4")
 
     def line(self) -> str:
         """The signature line, newline included."""

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kuorum.ledger.errors import NoteError, SignatureError
 from kuorum.ledger.note import (
@@ -189,3 +191,17 @@ def test_vkey_round_trip_with_a_plus_in_the_base64() -> None:
 def test_signing_text_without_a_final_newline_is_refused() -> None:
     with pytest.raises(NoteError, match="end with a newline"):
         sign_note("hello", [signer("a.example/log")])
+
+
+@given(
+    text=st.text(st.characters(codec="utf-8", min_codepoint=0x20) | st.just("\n")).map(
+        lambda t: t + "\n"
+    ),
+    names=st.lists(st.sampled_from(["a.example/log", "b.example/w", "c"]), min_size=1, max_size=3),
+)
+def test_any_signed_text_round_trips_and_verifies(text: str, names: list[str]) -> None:
+    signers = [signer(name) for name in names]
+    note = sign_note(text, signers)
+    parsed = SignedNote.parse(note.format())
+    assert parsed == note
+    assert parsed.verify([signers[-1].verifier()])
