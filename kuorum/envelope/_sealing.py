@@ -27,7 +27,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import sharing
 from kuorum.envelope import _codec
-from kuorum.envelope._errors import BadSignature, DecryptionFailed, MalformedEnvelope
+from kuorum.envelope._errors import (
+    BadSignature,
+    DecryptionFailed,
+    InvalidKey,
+    MalformedEnvelope,
+)
 from kuorum.envelope._keys import (
     EncryptionPrivateKey,
     EncryptionPublicKey,
@@ -154,7 +159,10 @@ def seal_share(
     context: ShareContext,
     sender: ed25519.Ed25519PrivateKey,
 ) -> SealedShare:
-    """Encrypt ``share`` to ``recipient`` for ``context``, signed by ``sender``."""
+    """Encrypt ``share`` to ``recipient`` for ``context``, signed by ``sender``.
+
+    :class:`InvalidKey` if the recipient key cannot be encrypted to (a low-order point).
+    """
     if isinstance(share, bytes | bytearray | memoryview):
         share = sharing.Share.from_bytes(share)
     if not isinstance(share, sharing.Share):
@@ -162,7 +170,12 @@ def seal_share(
     if share.index != context.index:
         raise ValueError(f"share {share.index} does not belong to slot {context.index}")
     info = _LABEL + context.to_bytes()
-    ciphertext = _suite(recipient.kem).encrypt(share.to_bytes(), recipient.hpke_key(), info=info)
+    try:
+        ciphertext = _suite(recipient.kem).encrypt(
+            share.to_bytes(), recipient.hpke_key(), info=info
+        )
+    except ValueError:  # e.g. a low-order X25519 point: no shared secret
+        raise InvalidKey(f"the recipient's {recipient.kem} public key is not usable") from None
     sender_public = sender.public_key().public_bytes_raw()
     signature = sender.sign(_signed_message(context, sender_public, recipient, ciphertext))
     return SealedShare(recipient.kem, sender_public, signature, ciphertext)

@@ -297,6 +297,21 @@ def test_a_bad_share_signed_by_its_sender_is_provably_theirs(
     assert not sharing.verify(opened, dealing.commitments)
 
 
+@pytest.mark.parametrize("kem", KEMS)
+def test_sealing_to_a_degenerate_public_key_is_refused(
+    kem: str, operator_keys: NodeKeys, dealing: sharing.Dealing
+) -> None:
+    """All-zero X25519 parts are low-order points: there is no shared secret."""
+    raw = bytes(32 if kem == "X25519" else 1216)
+    with pytest.raises(InvalidKey, match=f"recipient's {kem} public key is not usable"):
+        seal_share(
+            dealing.shares[1],
+            recipient=EncryptionPublicKey.from_bytes(raw, kem=kem),
+            context=_context(),
+            sender=operator_keys.signing,
+        )
+
+
 def test_a_share_for_another_slot_cannot_be_sealed(
     node_keys: NodeKeys, operator_keys: NodeKeys, dealing: sharing.Dealing
 ) -> None:
