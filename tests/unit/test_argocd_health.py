@@ -101,3 +101,15 @@ def test_argocd_cm_snippet_carries_this_exact_script() -> None:
     snippet = yaml.safe_load((CHECK.parents[1] / "argocd-cm.yaml").read_text())
     key = "resource.customizations.health.kuorum.io_DecentralizedSecret"
     assert snippet["data"][key] == SCRIPT
+
+
+def test_example_applications() -> None:
+    """The example installs the chart without fighting the injected caBundle, and never
+    auto-prunes secrets (deleting one destroys its shares on every node)."""
+    example = CHECK.parents[3] / "examples" / "argocd-application.yaml"
+    chart_app, secrets_app = yaml.safe_load_all(example.read_text())
+    assert chart_app["spec"]["source"]["path"] == "charts/kuorum"
+    (ignored,) = chart_app["spec"]["ignoreDifferences"]
+    assert (ignored["kind"], ignored["name"]) == ("MutatingWebhookConfiguration", "kuorum-webhook")
+    assert ".webhooks[]?.clientConfig.caBundle" in ignored["jqPathExpressions"]
+    assert secrets_app["spec"]["syncPolicy"]["automated"]["prune"] is False
