@@ -31,7 +31,7 @@ from kuorum.envelope import (
     open_share,
     seal_share,
 )
-from kuorum.envelope._payload import encode_data
+from kuorum.envelope._payload import decode_data, encode_data
 from kuorum.envelope._sealing import _signed_message
 
 SETTINGS = settings(max_examples=20, deadline=None)
@@ -71,6 +71,29 @@ def test_payload_round_trips(data: dict[str, bytes]) -> None:
 @given(data=payloads)
 def test_payload_encoding_is_canonical(data: dict[str, bytes]) -> None:
     assert encode_data(dict(reversed(list(data.items())))) == encode_data(data)
+
+
+@pytest.mark.parametrize(
+    ("encoded", "message"),
+    [
+        (b"\x02" + bytes(4), "unknown payload encoding version"),
+        (
+            b"\x01\x00\x00\x00\x02"
+            + b"\x00\x00\x00\x01b"
+            + bytes(4)
+            + b"\x00\x00\x00\x01a"
+            + bytes(4),
+            "not in canonical order",
+        ),
+        (b"\x01\x00\x00\x00\x01" + b"\x00\x00\x00\x01\xff" + bytes(4), "not UTF-8"),
+        (b"\x01\x00\x00\x00\x01" + b"\x00\x00\x00\x09a", "truncated"),
+        (b"\x01" + bytes(4) + b"x", "trailing bytes"),
+    ],
+    ids=["version", "order", "utf-8", "truncated", "trailing"],
+)
+def test_non_canonical_payload_encodings_are_refused(encoded: bytes, message: str) -> None:
+    with pytest.raises(MalformedEnvelope, match=message):
+        decode_data(encoded)
 
 
 def test_payload_encryption_is_randomized() -> None:

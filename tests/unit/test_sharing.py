@@ -134,6 +134,16 @@ def test_combine_names_every_bad_share_and_still_recovers(
         assert caught.value.missing == ()
 
 
+def test_the_error_lists_bad_and_missing_indexes_together() -> None:
+    dealing = sharing.split(sharing.new_data_key(), 3, 5)
+    with pytest.raises(NotEnoughShares) as caught:
+        sharing.combine([_forged(dealing.shares[0]), dealing.shares[1]], dealing.commitments)
+    assert (caught.value.bad, caught.value.missing) == ((1,), (3, 4, 5))
+    assert str(caught.value) == (
+        "need 3 valid shares, have 1; bad share indexes: [1]; missing share indexes: [3, 4, 5]"
+    )
+
+
 def test_a_share_beyond_n_is_bad() -> None:
     dealing = sharing.split(sharing.new_data_key(), 2, 3)
     stray = sharing.split(sharing.new_data_key(), 2, 4).shares[3]
