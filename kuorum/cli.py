@@ -18,6 +18,7 @@ from kuorum.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.dev",
     "kuorum.node.command",
+    "kuorum.ledger_cli",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""
 

@@ -1,0 +1,160 @@
+"""Witnessed ledgers on real nodes, and ``kuorum ledger verify`` catching tampering.
+
+The tampering is done the way a node's own administrator could do it: stop the node,
+rewrite its SQLite ledger consistently (entries and leaf hashes, dropping checkpoints
+the new history contradicts) and restart it, so the node itself signs the new history.
+Only the checkpoints its peers cosigned before can tell, and verify must say so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+from nodes import (
+    NodeProcess,
+    ShareNodes,
+    public_keys,
+    share_nodes_fixture,  # noqa: F401 - the share_nodes fixture
+    store_body,
+)
+
+from kuorum import sharing
+from kuorum.cluster.controlplane import ControlPlane
+from kuorum.envelope import NodeKeys
+from kuorum.ledger import Entry, leaf_hash
+
+pytestmark = pytest.mark.integration
+
+COSIGNATURE_TIMEOUT = 60.0
+
+
+def populate(control_plane: ControlPlane, share_nodes: ShareNodes, count: int = 3
+             ) -> list[NodeProcess]:
+    """Start ``count`` nodes, store two versions on each, wait for full cosigning."""
+    nodes = share_nodes.start(count)
+    token = share_nodes.operator_token()
+    for version in (1, 2):
+        dealt = sharing.split(sharing.new_data_key(), 2, count)
+        for index, node in enumerate(nodes, start=1):
+            body = store_body(node, public_keys(control_plane, node), dealt, namespace="team",
+                              name="db", version=version, index=index)
+            answer = node.request("PUT", f"/v1/shares/team/db/{version}", token=token,
+                                  body=body)
+            assert answer.status == 200, answer.body
+    wait_fully_cosigned(nodes)
+    return nodes
+
+
+def cosignatures(node: NodeProcess) -> int:
+    """Signature lines on the node's served checkpoint beyond its own."""
+    note = node.request("GET", "/v1/ledger/checkpoint").body.decode()
+    return sum(line.startswith("\u2014 ") for line in note.splitlines()) - 1
+
+
+def wait_fully_cosigned(nodes: list[NodeProcess]) -> None:
+    deadline = time.monotonic() + COSIGNATURE_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(cosignatures(node) == len(nodes) - 1 for node in nodes):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"checkpoints not cosigned by every peer: "
+                         f"{[cosignatures(node) for node in nodes]}")
+
+
+def verify(control_plane: ControlPlane) -> tuple[int, dict[str, dict[str, object]]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "kuorum", "ledger", "verify", "--json",
+         "--kubeconfig", str(control_plane.kubeconfig)],
+        capture_output=True, text=True, timeout=120, check=False)
+    report = json.loads(result.stdout)
+    return result.returncode, {node["node"]: node for node in report["nodes"]}
+
+
+def test_untouched_witnessed_ledgers_verify(control_plane: ControlPlane,
+                                            share_nodes: ShareNodes) -> None:
+    nodes = populate(control_plane, share_nodes)
+    code, report = verify(control_plane)
+    assert code == 0, report
+    assert set(report) == {node.name for node in nodes}
+    for node in nodes:
+        assert report[node.name]["ok"] is True
+        assert report[node.name]["witnesses"] == len(nodes) - 1
+        assert report[node.name]["entries"] == report[node.name]["treeSize"]
+    human = subprocess.run(
+        [sys.executable, "-m", "kuorum", "ledger", "verify", "--kubeconfig",
+         str(control_plane.kubeconfig)], capture_output=True, text=True, check=False)
+    assert human.returncode == 0
+    assert all(f"{node.name}: ok" in human.stdout for node in nodes)
+
+
+Rewrite = Callable[[list[bytes]], list[bytes]]
+
+
+def edit(entries: list[bytes]) -> list[bytes]:
+    entry = Entry.from_bytes(entries[2])
+    entries[2] = dataclasses.replace(entry, reason="nothing to see here").to_bytes()
+    return entries
+
+
+def delete(entries: list[bytes]) -> list[bytes]:
+    del entries[2]
+    return entries
+
+
+def reorder(entries: list[bytes]) -> list[bytes]:
+    entries[2], entries[3] = entries[3], entries[2]
+    return entries
+
+
+def truncate(entries: list[bytes]) -> list[bytes]:
+    return entries[:-2]
+
+
+def rewrite_ledger(node: NodeProcess, change: Rewrite) -> None:
+    """Rewrite entries and leaf hashes together; drop checkpoints the new log cannot back."""
+    with sqlite3.connect(node.database) as db:
+        rows = db.execute("SELECT body FROM entries ORDER BY entry_index").fetchall()
+        entries = change([bytes(row[0]) for row in rows])
+        db.execute("DELETE FROM entries")
+        db.executemany("INSERT INTO entries VALUES (?, ?, ?)",
+                       [(index, body, leaf_hash(body)) for index, body in enumerate(entries)])
+        db.execute("DELETE FROM checkpoints WHERE size > ?", (len(entries),))
+        db.execute("DELETE FROM cosignatures WHERE size > ?", (len(entries),))
+
+
+def replace_signing_key(node: NodeProcess) -> None:
+    fresh = NodeKeys.generate(kem="X25519")
+    old = NodeKeys.load(node.data_dir / "keys")
+    NodeKeys(old.encryption, fresh.signing).save(node.data_dir / "keys")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [lambda node: rewrite_ledger(node, edit), lambda node: rewrite_ledger(node, delete),
+     lambda node: rewrite_ledger(node, reorder), lambda node: rewrite_ledger(node, truncate),
+     replace_signing_key],
+    ids=["edit", "delete", "reorder", "truncate", "signing-key"],
+)
+def test_tampering_with_one_ledger_is_named(control_plane: ControlPlane,
+                                            share_nodes: ShareNodes,
+                                            tamper: Callable[[NodeProcess], None]) -> None:
+    nodes = populate(control_plane, share_nodes)
+    victim = nodes[1]
+    victim.stop()
+    tamper(victim)
+    victim.start()
+    victim.wait_ready()
+    code, report = verify(control_plane)
+    assert code == 1
+    assert report[victim.name]["ok"] is False
+    assert report[victim.name]["problems"]
+    for node in nodes:
+        if node is not victim:
+            assert report[node.name]["ok"] is True, report[node.name]
