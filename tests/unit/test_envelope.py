@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import os
 import stat
@@ -379,6 +380,19 @@ def test_a_release_key_is_ephemeral_and_of_the_requested_kem(
 def test_malformed_sealed_shares_raise_clear_errors(data: bytes, message: str) -> None:
     with pytest.raises(MalformedEnvelope, match=message):
         SealedShare.from_bytes(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=1400))
+def test_arbitrary_bytes_raise_only_envelope_errors(data: bytes) -> None:
+    key = bytes(32)
+    for attempt in (
+        lambda: SealedShare.from_bytes(data),
+        lambda: decrypt_payload(data, key, **WHERE),
+        lambda: decode_data(data),
+    ):
+        with contextlib.suppress(MalformedEnvelope, DecryptionFailed):
+            attempt()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from collections import Counter
@@ -254,6 +255,14 @@ def test_malformed_shares_raise_a_clear_error(data: bytes, message: str) -> None
         Share.from_bytes(data)
     assert isinstance(caught.value, ValueError)
     assert "ff" * 8 not in str(caught.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=600))
+def test_arbitrary_bytes_parse_or_raise_malformed_encoding(data: bytes) -> None:
+    for parse in (Share.from_bytes, Commitments.from_bytes):
+        with contextlib.suppress(MalformedEncoding):
+            parse(data)
 
 
 POINT = g.scalarmult_base(g.ONE)
