@@ -38,7 +38,6 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
