@@ -1,11 +1,14 @@
-"""Write the values table of charts/kuorum/README.md from the `# --` comments of values.yaml.
+"""Write the values table of charts/kuorum/README.md and values.schema.json from values.yaml.
 
 One source for the documentation of every value: the comment right above the key (the
 helm-docs convention). The table sits between the markers below; the rest of the README
-is prose kept by hand.
+is prose kept by hand. The JSON schema (which helm checks on lint, template, install and
+upgrade) takes each value's type from its default, closes every map so a misspelt key
+fails instead of being ignored, and adds the few enums and bounds in CONSTRAINTS.
+Described maps (resources, affinity, ...) stay open: they are Kubernetes objects.
 
-    python hack/chart_readme.py          # rewrite the table
-    python hack/chart_readme.py --check  # exit 1 when the README is stale (tests do this)
+    python hack/chart_readme.py          # rewrite the table and the schema
+    python hack/chart_readme.py --check  # exit 1 when either is stale (tests do this)
 """
 
 from __future__ import annotations
@@ -89,6 +92,55 @@ def undocumented(values_text: str) -> list[str]:
     return missing
 
 
+CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "logLevel": {"enum": ["debug", "info", "warning", "error"]},
+    "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "image.digest": {"pattern": "^(sha256:[0-9a-f]{64})?$"},
+    "operator.replicas": {"minimum": 1},
+    "operator.nodeTokenExpirationSeconds": {"minimum": 600},
+    "webhook.replicas": {"minimum": 1},
+    "webhook.timeoutSeconds": {"minimum": 1, "maximum": 30},
+    "webhook.failurePolicy": {"enum": ["Fail", "Ignore"]},
+    "node.replicas": {"minimum": 1},
+    "node.threshold": {"minimum": 1},
+    "node.kem": {"enum": ["MLKEM768_X25519", "X25519"]},
+    "node.witnessIntervalSeconds": {"exclusiveMinimum": 0},
+    "node.topologySpread.hostname": {"enum": ["DoNotSchedule", "ScheduleAnyway"]},
+    "node.topologySpread.zone": {"enum": ["DoNotSchedule", "ScheduleAnyway"]},
+    "podSecurityContext.runAsUser": {"minimum": 1},
+    "podSecurityContext.runAsGroup": {"minimum": 1},
+}
+JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+
+
+def schema(values_text: str) -> dict[str, Any]:
+    """The values.schema.json of the chart."""
+    described = described_keys(values_text)
+
+    def node(value: Any, path: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if path in described:
+            out["description"] = described[path]
+        if isinstance(value, dict):
+            out["type"] = "object"
+            if path not in described or not path:
+                out["properties"] = {
+                    key: node(item, f"{path}.{key}".lstrip(".")) for key, item in value.items()
+                }
+                out["additionalProperties"] = False
+        else:
+            out["type"] = JSON_TYPES[type(value)]
+        out.update(CONSTRAINTS.get(path, {}))
+        return out
+
+    root = node(yaml.safe_load(values_text), "")
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "kuorum", **root}
+
+
+def schema_text(values_text: str) -> str:
+    return json.dumps(schema(values_text), indent=2) + "\n"
+
+
 def render(readme: str, values_text: str) -> str:
     """Return the README with its values table replaced."""
     head, _, rest = readme.partition(BEGIN)
@@ -107,13 +159,20 @@ def main(argv: list[str]) -> int:
     if missing:
         print("values without a `# --` description: " + ", ".join(missing), file=sys.stderr)
         return 1
-    wanted = render(readme, values_text)
+    schema_path = CHART / "values.schema.json"
+    wanted = {readme_path: render(readme, values_text), schema_path: schema_text(values_text)}
     if "--check" in argv:
-        if wanted != readme:
-            print(f"{readme_path} is stale: run python hack/chart_readme.py", file=sys.stderr)
+        stale = [
+            str(path)
+            for path, text in wanted.items()
+            if not path.exists() or path.read_text() != text
+        ]
+        if stale:
+            print(f"stale: {', '.join(stale)}: run python hack/chart_readme.py", file=sys.stderr)
             return 1
         return 0
-    readme_path.write_text(wanted)
+    for path, text in wanted.items():
+        path.write_text(text)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Every chart value is documented, and the README's values table is current."""
+"""Every chart value is documented, the README table and values.schema.json are current,
+and the schema refuses misspelt keys and out-of-range values."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import subprocess
 import sys
 from types import ModuleType
 
-from chartkit import CHART, REPOSITORY
+import pytest
+import yaml
+from chartkit import CHART, REPOSITORY, helm, template_args
 
 
 def load_generator() -> ModuleType:
@@ -36,8 +39,6 @@ def test_readme_table_is_current() -> None:
 
 
 def test_readme_lists_every_leaf_value() -> None:
-    import yaml
-
     generator = load_generator()
     text = (CHART / "values.yaml").read_text()
     readme = (CHART / "README.md").read_text()
@@ -52,3 +53,28 @@ def test_an_undocumented_value_is_caught() -> None:
     text = "a:\n  # -- documented\n  b: 1\n  c: 2\n"
     assert generator.undocumented(text) == ["a.c"]
     assert "| `a.b` | int | `1` | documented |" in generator.table(text)
+
+
+def test_schema_constraints_name_real_values() -> None:
+    generator = load_generator()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    for path in generator.CONSTRAINTS:
+        node = values
+        for part in path.split("."):
+            assert part in node, f"CONSTRAINTS names {path}, which values.yaml lacks"
+            node = node[part]
+
+
+@pytest.mark.parametrize(
+    ("setting", "complaint"),
+    [
+        ("node.replica=3", "additional properties 'replica' not allowed"),
+        ("webhook.failurePolicy=Maybe", "value must be one of 'Fail', 'Ignore'"),
+        ("webhook.timeoutSeconds=60", "maximum"),
+        ("node.kem=RSA", "value must be one of"),
+    ],
+)
+def test_schema_refuses_wrong_values(setting: str, complaint: str) -> None:
+    done = helm(*template_args(sets=[setting]), check=False)
+    assert done.returncode != 0
+    assert complaint in done.stderr
