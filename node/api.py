@@ -206,7 +206,7 @@ async def witnessed(request: web.Request) -> web.StreamResponse:
 
 async def add_checkpoint(request: web.Request) -> web.StreamResponse:
     status, body, content_type = await request.app[WITNESS].add_checkpoint(await request.read())
-    return web.Response(status=status, body=body, content_type=content_type)
+    return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
 
 # -- probes ----------------------------------------------------------------------------

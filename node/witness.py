@@ -105,8 +105,10 @@ class WitnessServer:
         """Check, persist and answer one request: ``(status, body, content type)``."""
         answer = await self._custody.run(self._add_locked, body, int(time.time()))
         if answer.status != 200:
-            log.warning("refused a checkpoint of %s: HTTP %d, %s",
-                        answer.origin or "an unknown log", answer.status, answer.reason)
+            # 404 (a peer not pinned yet) and 409 (a stale size) are routine at start
+            level = logging.WARNING if answer.status in EVIDENCE_STATUSES else logging.INFO
+            log.log(level, "refused a checkpoint of %s: HTTP %d, %s",
+                    answer.origin or "an unknown log", answer.status, answer.reason)
         if answer.status in EVIDENCE_STATUSES:
             await self._custody.append(entry(
                 EntryKind.WITNESS_REFUSED, answer.origin or "unknown",
@@ -195,8 +197,11 @@ class WitnessClient:
                 continue
             if status != 200:
                 self._metrics.witness_rounds.labels("refused").inc()
-                log.warning("peer %s refused our checkpoint of size %d: HTTP %d %s",
-                            peer.name, size, status, answer[:200].decode(errors="replace"))
+                # 404: the peer has not pinned our key yet (routine right after a start)
+                level = logging.INFO if status == 404 else logging.WARNING
+                log.log(level, "peer %s refused our checkpoint of size %d: HTTP %d %s",
+                        peer.name, size, status,
+                        answer[:200].decode(errors="replace").strip())
                 return
             verifier = CosignatureVerifier(peer.origin, _public_key(peer.signing_key))
             try:
