@@ -81,6 +81,13 @@ def test_install_seal_inject_survive_a_lost_node_and_verify(
         "pod-security.kubernetes.io/warn=restricted",
     )
     repository, _, tag = kuorum_image.partition(":")
+    # kind's CNI (kindnet) enforces NetworkPolicies: run with them, and let the
+    # ledger auditor of step 5 reach the nodes.
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "networkPolicy:\n  enabled: true\n  nodeClientsFrom:\n"
+        "    - podSelector: {matchLabels: {app.kubernetes.io/name: ledger-auditor}}\n"
+    )
     run(
         tool("helm"),
         "install",
@@ -92,6 +99,8 @@ def test_install_seal_inject_survive_a_lost_node_and_verify(
         f"image.repository={repository},image.tag={tag},image.pullPolicy=Never",
         "--set",
         f"node.replicas={SHARES},node.threshold={THRESHOLD}",
+        "--values",
+        str(values),
         "--wait",
         "--timeout",
         "10m",
@@ -220,7 +229,10 @@ def test_install_seal_inject_survive_a_lost_node_and_verify(
         ---
         apiVersion: v1
         kind: Pod
-        metadata: {{name: ledger-verify, namespace: {NAMESPACE}}}
+        metadata:
+          name: ledger-verify
+          namespace: {NAMESPACE}
+          labels: {{app.kubernetes.io/name: ledger-auditor}}
         spec:
           serviceAccountName: ledger-auditor
           restartPolicy: Never

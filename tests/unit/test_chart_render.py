@@ -239,6 +239,11 @@ def test_network_policies(full_objects: list[dict[str, Any]]) -> None:
     node = find(full_objects, "NetworkPolicy", "kuorum-node")["spec"]
     allowed = [peer["podSelector"]["matchLabels"] for peer in node["ingress"][0]["from"]]
     assert [labels["app.kubernetes.io/component"] for labels in allowed] == ["operator", "node"]
+    (extra,) = node["ingress"][1:]
+    assert extra["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ledger-auditor"}}},
+    ]
     webhook = find(full_objects, "NetworkPolicy", "kuorum-webhook")["spec"]
     assert webhook["ingress"] == [{"ports": [{"port": "https", "protocol": "TCP"}]}]
     operator = find(full_objects, "NetworkPolicy", "kuorum-operator")["spec"]
@@ -266,3 +271,12 @@ def test_crds_come_from_the_one_source() -> None:
     shipped = helm("show", "crds", str(CHART)).stdout
     expected = [yaml.safe_load(p.read_text()) for p in sorted(Path(link).glob("*.yaml"))]
     assert [d for d in yaml.safe_load_all(shipped) if d] == expected
+
+
+def test_node_policy_admits_only_operator_and_peers_by_default() -> None:
+    objects = render(sets=["networkPolicy.enabled=true"])
+    node = find(objects, "NetworkPolicy", "kuorum-node")["spec"]
+    (rule,) = node["ingress"]
+    assert len(rule["from"]) == 2
+    operator = find(objects, "NetworkPolicy", "kuorum-operator")["spec"]
+    assert operator["ingress"] == [], "the operator serves nobody but metrics scrapes"
