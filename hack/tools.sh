@@ -31,7 +31,7 @@ build() {
     return
   fi
   command -v go >/dev/null || {
-    say "Go >= 1.26 is needed to build $name $version once (or set \$$(echo "$name" | tr a-z A-Z) to a $name binary)"
+    say "Go >= 1.26 is needed to build $name $version once (or set \$${name^^} to a $name binary)"
     exit 1
   }
   mkdir -p "$TOOLS_DIR"
