@@ -119,7 +119,7 @@ class InjectionRequest:
 
 def requests_injection(labels: Mapping[str, str] | None) -> bool:
     """Tell whether the pod carries the inject label with value "true"."""
-    return bool(labels) and (labels or {}).get(names.INJECT_LABEL) == "true"
+    return (labels or {}).get(names.INJECT_LABEL) == "true"
 
 
 def parse(annotations: Mapping[str, str] | None) -> InjectionRequest:
