@@ -1,0 +1,97 @@
+"""DecentralizedSecret and ShareNode: parsed specs, status shapes, condition names and
+the CRDs, all from one place.
+
+Pure: no Kubernetes I/O. The CRD schemas in ``crds/`` are generated from
+:func:`crds` (``make crds``), so the schema the apiserver enforces and the parsing
+here share their limits (``_limits``). Errors::
+
+    KuorumError
+     └─ UserError
+         └─ InvalidSpec   names the object, the field path (spec.source.generate.keys[1].length)
+                          and the fix
+"""
+
+from kuorum.models._conditions import ConditionStatus, ConditionType, NodeState, Reason
+from kuorum.models._crds import crds
+from kuorum.models._duration import format_duration, parse_duration
+from kuorum.models._errors import InvalidSpec
+from kuorum.models._limits import (
+    DEFAULT_CHARSET,
+    DEFAULT_KEY_LENGTH,
+    DEFAULT_SECRET_TYPE,
+    MAX_SHARES,
+    Charset,
+    Kem,
+    SelectorOperator,
+)
+from kuorum.models._node import EncryptionKey, ShareNode, ShareNodeSpec
+from kuorum.models._secret import (
+    Access,
+    DecentralizedSecret,
+    DecentralizedSecretSpec,
+    FromSecret,
+    Generate,
+    GeneratedKey,
+    Rotation,
+    Sealed,
+    SealedShare,
+    Source,
+    Target,
+)
+from kuorum.models._selector import LabelSelector, Requirement
+from kuorum.models._status import (
+    BadShare,
+    CheckpointSummary,
+    Condition,
+    LedgerSummary,
+    NodeStatus,
+    SecretStatus,
+    ShareNodeStatus,
+    format_time,
+    parse_time,
+    set_condition,
+)
+
+__all__ = [
+    "DEFAULT_CHARSET",
+    "DEFAULT_KEY_LENGTH",
+    "DEFAULT_SECRET_TYPE",
+    "MAX_SHARES",
+    "Access",
+    "BadShare",
+    "Charset",
+    "CheckpointSummary",
+    "Condition",
+    "ConditionStatus",
+    "ConditionType",
+    "DecentralizedSecret",
+    "DecentralizedSecretSpec",
+    "EncryptionKey",
+    "FromSecret",
+    "Generate",
+    "GeneratedKey",
+    "InvalidSpec",
+    "Kem",
+    "LabelSelector",
+    "LedgerSummary",
+    "NodeState",
+    "NodeStatus",
+    "Reason",
+    "Requirement",
+    "Rotation",
+    "Sealed",
+    "SealedShare",
+    "SecretStatus",
+    "SelectorOperator",
+    "ShareNode",
+    "ShareNodeSpec",
+    "ShareNodeStatus",
+    "Source",
+    "Target",
+    "crds",
+    "format_duration",
+    "format_time",
+    "parse_duration",
+    "parse_time",
+    "set_condition",
+]

@@ -1,0 +1,68 @@
+"""Condition types, reasons and node states as named constants, so the operator, the
+status printers, the Argo CD health check and the docs spell them one way."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ConditionType(StrEnum):
+    """The conditions a DecentralizedSecret (and a ShareNode: Ready only) reports."""
+
+    READY = "Ready"
+    """The target Secret holds the current version."""
+    DISTRIBUTED = "Distributed"
+    """Every chosen node stored the current version's share."""
+    DEGRADED = "Degraded"
+    """Something needs attention although the secret may still be served."""
+
+
+class ConditionStatus(StrEnum):
+    """metav1.ConditionStatus."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Reason(StrEnum):
+    """Why a condition has its status (CamelCase, as metav1.Condition requires)."""
+
+    COMMITTED = "Committed"
+    """A version is stored on every chosen node."""
+    MATERIALIZED = "Materialized"
+    """The target Secret was written from t verified shares."""
+    DISTRIBUTING = "Distributing"
+    """A version is being sent to the nodes (two-phase commit in progress)."""
+    ROTATING = "Rotating"
+    """A rotation is due or in progress; the old version still serves."""
+    WAITING_FOR_NODES = "WaitingForNodes"
+    """Fewer ShareNodes match spec.nodeSelector than spec.shares."""
+    NODES_UNREACHABLE = "NodesUnreachable"
+    """Some chosen nodes did not answer."""
+    NOT_ENOUGH_SHARES = "NotEnoughShares"
+    """Fewer than spec.threshold valid shares could be collected."""
+    BAD_SHARES = "BadShares"
+    """A node returned a share that failed verification against the commitments."""
+    NODE_KEY_CHANGED = "NodeKeyChanged"
+    """A node's registered key differs from the one pinned when its share was sent."""
+    SOURCE_NOT_FOUND = "SourceNotFound"
+    """spec.source.fromSecret names a Secret that does not exist."""
+    INVALID_SPEC = "InvalidSpec"
+    """The spec cannot be acted on (details in the message)."""
+    HEALTHY = "Healthy"
+    """Degraded is False: nothing needs attention."""
+    DELETING = "Deleting"
+    """The resource is being deleted and its shares destroyed."""
+    SERVING = "Serving"
+    """A ShareNode accepts requests."""
+
+
+class NodeState(StrEnum):
+    """State of one chosen node in ``status.nodes[]``."""
+
+    STORED = "Stored"
+    PENDING = "Pending"
+    UNREACHABLE = "Unreachable"
+    BAD_SHARE = "BadShare"
+    KEY_CHANGED = "KeyChanged"

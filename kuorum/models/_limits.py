@@ -1,0 +1,96 @@
+"""Limits and formats shared by the Python parsers and the CRD schema (one source of truth)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final
+
+MAX_SHARES: Final = 16
+"""Upper bound of spec.shares: every version is dealt to, and stored on, this many nodes."""
+
+KEY_NAME_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
+"""A Secret data key, as the Secret API accepts it."""
+KEY_NAME_MAX: Final = 253
+MAX_KEYS: Final = 64
+
+DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_LABEL_MAX: Final = 63
+DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS_SUBDOMAIN_MAX: Final = 253
+SERVICE_ACCOUNT_ENTRY_PATTERN: Final = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?:)?"
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+SERVICE_ACCOUNT_ENTRY_MAX: Final = DNS_LABEL_MAX + 1 + DNS_SUBDOMAIN_MAX
+MAX_ACCESS_ENTRIES: Final = 256
+
+LABEL_VALUE_PATTERN: Final = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_VALUE_MAX: Final = 63
+QUALIFIED_NAME_PATTERN: Final = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+QUALIFIED_NAME_MAX: Final = 317
+
+SECRET_TYPE_PATTERN: Final = r"^[-._a-zA-Z0-9/]+$"  # noqa: S105 (a format)
+SECRET_TYPE_MAX: Final = 253
+DEFAULT_SECRET_TYPE: Final = "Opaque"  # noqa: S105 (a Secret type)
+
+KEY_LENGTH_MIN: Final = 1
+KEY_LENGTH_MAX: Final = 4096
+DEFAULT_KEY_LENGTH: Final = 32
+
+DURATION_PATTERN: Final = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+DURATION_MAX: Final = 32
+MIN_ROTATION_INTERVAL: Final = timedelta(minutes=1)
+MIN_ROTATION_INTERVAL_GO: Final = "1m"
+
+BASE64_PATTERN: Final = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+ED25519_PUBLIC_BYTES: Final = 32
+ED25519_PUBLIC_BASE64: Final = 44
+FINGERPRINT_PATTERN: Final = r"^[0-9a-f]{16,64}$"
+FINGERPRINT_MAX: Final = 64
+MAX_COMMITMENTS_BASE64: Final = 4096
+MAX_SEALED_SHARE_BASE64: Final = 16384
+MAX_PAYLOAD_BASE64: Final = 1_500_000
+"""A Secret holds at most 1 MiB; its ciphertext in base64 fits in this many characters."""
+
+ENDPOINT_PATTERN: Final = r"^https://[^\s/?#@]+(/[^\s?#]*)?$"
+ENDPOINT_MAX: Final = 2048
+PEM_CERTIFICATE_PATTERN: Final = r"^\s*-----BEGIN CERTIFICATE-----"
+PEM_MAX: Final = 65536
+
+
+class Charset(StrEnum):
+    """Characters a generated key is drawn from."""
+
+    ALPHANUMERIC = "alphanumeric"
+    ALPHA = "alpha"
+    NUMERIC = "numeric"
+    HEX = "hex"
+    BASE64URL = "base64url"
+    ASCII_PRINTABLE = "ascii-printable"
+
+
+DEFAULT_CHARSET: Final = Charset.ALPHANUMERIC
+
+
+class Kem(StrEnum):
+    """HPKE key encapsulation a share node accepts shares under (see docs/cryptography.md)."""
+
+    MLKEM768_X25519 = "MLKEM768_X25519"
+    X25519 = "X25519"
+
+
+KEM_PUBLIC_BYTES: Final = {Kem.MLKEM768_X25519: 1184 + 32, Kem.X25519: 32}
+"""Raw public key sizes: ML-KEM-768 (1184 bytes) followed by X25519 (32), or X25519 alone."""
+
+
+class SelectorOperator(StrEnum):
+    """Operators of a LabelSelector requirement (as in metav1.LabelSelector)."""
+
+    IN = "In"
+    NOT_IN = "NotIn"
+    EXISTS = "Exists"
+    DOES_NOT_EXIST = "DoesNotExist"
