@@ -68,10 +68,6 @@ class NodeLog:
             self._leaves.append(append.leaf_hash)
             self._tree.append(append.leaf_hash)
 
-    def root(self, size: int) -> bytes:
-        """Root hash of the first ``size`` leaves."""
-        return merkle.root(self._leaves[:size])
-
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 6962 audit path of entry ``index`` in the tree of ``size`` entries."""
         self._check_size(size)

@@ -11,16 +11,20 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubernetes import client
 
+from kuorum.kube.errors import brief
 from kuorum.kube.sharenodes import get_share_node, patch_share_node_status, register_share_node
 
 log = logging.getLogger("kuorum.node.registration")
 
-StatusSource = Callable[[], dict[str, Any]]
+REGISTRATION_RETRY = 5.0
+"""Longest wait between registration attempts (seconds): readiness waits on it."""
+
+StatusSource = Callable[[], Awaitable[dict[str, Any]]]
 """Returns the node-specific status fields (sharesHeld, ledgerSize, checkpoint)."""
 
 
@@ -66,29 +70,24 @@ class Registration:
                 "message": "accepting requests", "lastTransitionTime": self._ready_since,
             }],
             "lastHeartbeatTime": now,
-            **self._status(),
+            **await self._status(),
         }
         await asyncio.to_thread(patch_share_node_status, self._api, self._name, status)
 
     async def run(self, interval: float) -> None:
         """Register (retrying until the apiserver answers), then heartbeat forever."""
+        retry = min(interval, REGISTRATION_RETRY)
         while not self.registered.is_set():
             try:
                 await self.register()
             except Exception as error:  # keep serving, retry registration
                 log.warning("ShareNode %s: registration failed, retrying in %.0fs: %s",
-                            self._name, interval, _brief(error))
-                await asyncio.sleep(interval)
+                            self._name, retry, brief(error))
+                await asyncio.sleep(retry)
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.heartbeat()
             except Exception as error:  # a missed heartbeat is not fatal
-                log.warning("ShareNode %s: heartbeat failed: %s", self._name, _brief(error))
+                log.warning("ShareNode %s: heartbeat failed: %s", self._name, brief(error))
 
-
-def _brief(error: Exception) -> str:
-    """One line about an API error, without the response body."""
-    status = getattr(error, "status", None)
-    reason = getattr(error, "reason", None)
-    return f"HTTP {status} {reason}" if status else f"{type(error).__name__}: {error}"

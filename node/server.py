@@ -20,7 +20,7 @@ from aiohttp import web
 
 from kuorum.kube.client import api_client
 from kuorum.kube.tokenreview import review_token
-from kuorum.ledger.cosignature import Cosigner
+from kuorum.ledger import Checkpoint, Cosigner, SignedNote
 from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
@@ -80,11 +80,12 @@ async def run(settings: NodeSettings) -> None:
         cache_seconds=settings.token_cache_seconds,
     )
 
-    def status() -> dict[str, Any]:
-        root = ledger.root(ledger.size)
+    async def status() -> dict[str, Any]:
+        note = await custody.checkpoint_with_cosignatures()
+        checkpoint = Checkpoint.parse(SignedNote.parse(note.encode()).text.encode())
         return {"sharesHeld": custody.shares_held, "ledgerSize": ledger.size,
-                "checkpoint": {"size": ledger.size,
-                               "rootHash": base64.b64encode(root).decode()}}
+                "checkpoint": {"size": checkpoint.size, "note": note,
+                               "rootHash": base64.b64encode(checkpoint.root_hash).decode()}}
 
     registration = Registration(kube, settings.name, share_node_spec(settings, identity), status)
     app = build_app(

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
 
 from kuorum import names
+from kuorum.kube.errors import brief
 from kuorum.kube.pinned import pinned_context
 from kuorum.kube.sharenodes import list_share_nodes
 from kuorum.ledger import witness as protocol
@@ -154,7 +155,7 @@ class WitnessClient:
                 try:
                     await self.round(session)
                 except Exception as error:  # a failed round must not stop witnessing
-                    log.warning("witness round failed: %s: %s", type(error).__name__, error)
+                    log.warning("witness round failed: %s", brief(error))
                 await asyncio.sleep(interval)
 
     async def round(self, session: aiohttp.ClientSession) -> None:

@@ -22,7 +22,8 @@ def _api(api: client.ApiClient) -> client.CustomObjectsApi:
 def list_share_nodes(api: client.ApiClient) -> list[dict[str, Any]]:
     """Every ShareNode in the cluster, sorted by name."""
     result: dict[str, Any] = _api(api).list_cluster_custom_object(  # type: ignore[assignment]
-        names.GROUP, names.VERSION, names.NODE_PLURAL)
+        names.GROUP, names.VERSION, names.NODE_PLURAL
+    )
     items: list[dict[str, Any]] = result.get("items", [])
     return sorted(items, key=lambda item: str(item["metadata"]["name"]))
 
@@ -31,7 +32,8 @@ def get_share_node(api: client.ApiClient, name: str) -> dict[str, Any] | None:
     """The ShareNode ``name``, or None when it does not exist."""
     try:
         found: dict[str, Any] = _api(api).get_cluster_custom_object(  # type: ignore[assignment]
-            names.GROUP, names.VERSION, names.NODE_PLURAL, name)
+            names.GROUP, names.VERSION, names.NODE_PLURAL, name
+        )
     except ApiException as error:
         if error.status == 404:
             return None
@@ -48,16 +50,17 @@ def register_share_node(api: client.ApiClient, name: str, spec: dict[str, Any]) 
         "spec": spec,
     }
     try:
-        _api(api).create_cluster_custom_object(names.GROUP, names.VERSION, names.NODE_PLURAL,
-                                               body)
+        _api(api).create_cluster_custom_object(names.GROUP, names.VERSION, names.NODE_PLURAL, body)
     except ApiException as error:
         if error.status != 409:
             raise
         _api(api).patch_cluster_custom_object(
-            names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"spec": spec})
+            names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"spec": spec}
+        )
 
 
 def patch_share_node_status(api: client.ApiClient, name: str, status: dict[str, Any]) -> None:
     """Merge ``status`` into the ShareNode's status subresource."""
     _api(api).patch_cluster_custom_object_status(
-        names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"status": status})
+        names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"status": status}
+    )

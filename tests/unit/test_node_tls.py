@@ -20,7 +20,9 @@ def test_sans_keep_ips_and_dns_names_apart() -> None:
     certificate = x509.load_pem_x509_certificate(pem)
     sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.IPAddress) == [
-        ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")]
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("::1"),
+    ]
     assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
     assert certificate_names(pem) == {"127.0.0.1", "localhost", "::1"}
 
