@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from kuorum import names
+
 Schema = dict[str, Any]
 
 
@@ -133,3 +135,26 @@ def array(
     if keys:
         out["x-kubernetes-list-map-keys"] = keys
     return _finish(out, rules)
+
+
+def resource(description: str, *, kind: str, spec: Schema, status: Schema) -> Schema:
+    """The ``openAPIV3Schema`` of a kind. ``metadata`` stays bare: the apiserver forbids
+    documenting it (kubectl explain shows ObjectMeta's own docs)."""
+    return obj(
+        description,
+        {
+            "apiVersion": string(f"Versioned schema of this object ({names.API_VERSION})."),
+            "kind": string(f"Kind of this object ({kind})."),
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+        required=("spec",),
+    )
+
+
+def cel_regex(pattern: str) -> str:
+    """``pattern`` as a CEL raw string literal (backslashes stay regex escapes)."""
+    if "'" in pattern:
+        raise ValueError(f"pattern {pattern!r} cannot hold a single quote")
+    return f"r'{pattern}'"

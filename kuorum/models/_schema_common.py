@@ -12,6 +12,7 @@ from kuorum.models._limits import (
 from kuorum.models._openapi import (
     Schema,
     array,
+    cel_regex,
     integer,
     obj,
     rule,
@@ -97,7 +98,7 @@ def label_selector(description: str) -> Schema:
                 max_properties=64,
                 rules=[
                     rule(
-                        f"self.all(k, k.matches('{QUALIFIED_NAME_PATTERN}'))",
+                        f"self.all(k, k.matches({cel_regex(QUALIFIED_NAME_PATTERN)}))",
                         "every matchLabels key must be a label key like "
                         "topology.kubernetes.io/zone",
                     )

@@ -16,7 +16,7 @@ from kuorum.models._limits import (
     PEM_MAX,
     Kem,
 )
-from kuorum.models._openapi import Schema, integer, obj, rule, string, timestamp
+from kuorum.models._openapi import Schema, integer, obj, resource, rule, string, timestamp
 from kuorum.models._schema_common import conditions
 
 
@@ -108,14 +108,9 @@ def _status() -> Schema:
 
 def schema() -> Schema:
     """The whole object schema (``openAPIV3Schema``)."""
-    return obj(
+    return resource(
         f"{names.NODE_KIND}: one custodian of shares, registered by the node itself.",
-        {
-            "apiVersion": string("Versioned schema of this object (kuorum.io/v1alpha1)."),
-            "kind": string(f"Kind of this object ({names.NODE_KIND})."),
-            "metadata": {"type": "object", "description": "Standard object metadata."},
-            "spec": _spec(),
-            "status": _status(),
-        },
-        required=("spec",),
+        kind=names.NODE_KIND,
+        spec=_spec(),
+        status=_status(),
     )

@@ -38,8 +38,10 @@ from kuorum.models._openapi import (
     Schema,
     array,
     boolean,
+    cel_regex,
     integer,
     obj,
+    resource,
     rule,
     string,
     timestamp,
@@ -207,7 +209,7 @@ def _spec() -> Schema:
                         max_length=DURATION_MAX,
                         rules=[
                             rule(
-                                f"self.matches('{DURATION_PATTERN}') && "
+                                f"self.matches({cel_regex(DURATION_PATTERN)}) && "
                                 f"duration(self) >= duration('{MIN_ROTATION_INTERVAL_GO}')",
                                 "spec.rotation.interval must be a duration like 24h or 720h, "
                                 f"at least {MIN_ROTATION_INTERVAL_GO}",
@@ -367,15 +369,10 @@ def _status() -> Schema:
 
 def schema() -> Schema:
     """The whole object schema (``openAPIV3Schema``)."""
-    return obj(
+    return resource(
         f"{names.SECRET_KIND}: a secret split t-of-n across ShareNodes; the operator "
         "materializes it as a Secret for pods allowed by spec.access.",
-        {
-            "apiVersion": string("Versioned schema of this object (kuorum.io/v1alpha1)."),
-            "kind": string(f"Kind of this object ({names.SECRET_KIND})."),
-            "metadata": {"type": "object", "description": "Standard object metadata."},
-            "spec": _spec(),
-            "status": _status(),
-        },
-        required=("spec",),
+        kind=names.SECRET_KIND,
+        spec=_spec(),
+        status=_status(),
     )
