@@ -20,7 +20,7 @@ from aiohttp import web
 
 from kuorum.kube.client import api_client
 from kuorum.kube.tokenreview import review_token
-from kuorum.ledger import Checkpoint, Cosigner, SignedNote
+from kuorum.ledger import Checkpoint, Cosigner, SignedNote, audit_node
 from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
@@ -64,12 +64,29 @@ def share_node_spec(settings: NodeSettings, identity: Identity) -> dict[str, Any
     }
 
 
+def check_own_ledger(name: str, storage: Storage, ledger: NodeLog) -> None:
+    """Audit the stored ledger against the node's own last checkpoint, loudly.
+
+    A mismatch means the database was edited or corrupted. The node keeps serving so
+    the evidence stays readable: ``kuorum ledger verify`` and the peers' cosignatures
+    will name it.
+    """
+    latest = storage.latest_checkpoint()
+    if latest is None:
+        return
+    audit = audit_node(name, ledger.signer.verifier(), storage.entries(0, ledger.size),
+                       latest[1].encode())
+    for problem in audit.problems:
+        log.error("node %s: its own ledger does not hold up: %s", name, problem)
+
+
 async def run(settings: NodeSettings) -> None:
     """Serve until a termination signal."""
     identity = await asyncio.to_thread(load_or_create, settings.data_dir, name=settings.name,
                                        kem=settings.kem, sans=settings.tls_sans)
     storage = await asyncio.to_thread(Storage, settings.data_dir / DATABASE)
     ledger = NodeLog(settings.origin, identity.keys.signing, storage.leaf_hashes())
+    await asyncio.to_thread(check_own_ledger, settings.name, storage, ledger)
     custody = Custody(storage, ledger, identity.keys, settings.name)
     await custody.record_start()
     kube = api_client(settings.kubeconfig)
