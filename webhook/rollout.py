@@ -91,8 +91,7 @@ def restart_patch(workload: Mapping[str, Any], rotated: SecretView) -> dict[str,
 
 def consumer_namespaces(rotated: SecretView) -> list[str]:
     """The secret's namespace and every other namespace its access lets consume it."""
-    access = rotated.access if isinstance(rotated.access, Mapping) else {}
-    listed = [ns for ns in access.get("namespaces") or [] if isinstance(ns, str)]
+    listed = (rotated.access.namespaces if rotated.access else None) or ()
     return list(dict.fromkeys([rotated.namespace, *listed]))
 
 

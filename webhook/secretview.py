@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kuorum.models import Access, ConditionStatus, ConditionType, DecentralizedSecret, InvalidSpec
+
 
 @dataclass(frozen=True)
 class SecretView:
@@ -19,24 +21,29 @@ class SecretView:
     name: str
     target: str
     """Name of the materialized Secret (in the secret's namespace and each allowed one)."""
-    access: Any
+    access: Access | None
     ready: bool
     version: int | None
+    invalid: str | None = None
+    """Why the spec cannot be read (the apiserver's schema should prevent it); None if fine."""
 
 
 def view(obj: Mapping[str, Any]) -> SecretView:
     """Read a DecentralizedSecret object (as the API returns it) into a SecretView."""
     metadata = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
     status = obj.get("status") or {}
-    name = str(metadata.get("name"))
-    conditions = status.get("conditions") or []
     version = status.get("version")
-    return SecretView(
-        namespace=str(metadata.get("namespace")),
-        name=name,
-        target=str((spec.get("target") or {}).get("name") or name),
-        access=spec.get("access") or {},
-        ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions),
-        version=version if isinstance(version, int) else None,
+    version = version if isinstance(version, int) else None
+    try:
+        resource = DecentralizedSecret.from_object(obj)
+    except InvalidSpec as error:
+        return SecretView(namespace, name, name, None, False, version, invalid=str(error))
+    conditions = status.get("conditions") or []
+    ready = any(
+        isinstance(c, Mapping)
+        and c.get("type") == ConditionType.READY
+        and c.get("status") == ConditionStatus.TRUE
+        for c in conditions
     )
+    return SecretView(namespace, name, resource.target_name, resource.spec.access, ready, version)

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from webhook_objects import dsec
 
+from kuorum.models import Access
 from kuorum.webhook.cache import SecretCache
 from kuorum.webhook.secretview import SecretView
-
-
-def dsec(
-    name: str, version: int | None = None, *, ready: bool = True, **spec: Any
-) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]
-    }
-    if version is not None:
-        status["version"] = version
-    return {"metadata": {"namespace": "ns", "name": name}, "spec": spec, "status": status}
 
 
 def test_lookup_reads_target_access_readiness_and_version() -> None:
@@ -24,7 +14,7 @@ def test_lookup_reads_target_access_readiness_and_version() -> None:
     assert not cache.synced
     cache.replace_all(
         [
-            dsec("db", 3, target={"name": "db-creds"}, access={"namespaces": ["a"]}),
+            dsec("db", 3, target="db-creds", access={"namespaces": ["a"]}),
             dsec("x", ready=False),
         ]
     )
@@ -33,13 +23,23 @@ def test_lookup_reads_target_access_readiness_and_version() -> None:
         namespace="ns",
         name="db",
         target="db-creds",
-        access={"namespaces": ["a"]},
+        access=Access(namespaces=("a",)),
         ready=True,
         version=3,
     )
     view = cache.lookup("ns", "x")
     assert view is not None and view.target == "x" and not view.ready and view.version is None
     assert cache.lookup("other", "db") is None
+
+
+def test_an_unreadable_spec_is_kept_as_invalid_not_ready() -> None:
+    broken = dsec("db", 1)
+    broken["spec"]["threshold"] = 9
+    cache = SecretCache()
+    cache.replace_all([broken])
+    view = cache.lookup("ns", "db")
+    assert view is not None and not view.ready
+    assert view.invalid is not None and "spec.threshold" in view.invalid
 
 
 def test_events_add_change_and_delete() -> None:

@@ -7,11 +7,14 @@ from typing import Any
 import pytest
 
 from kuorum import names
+from kuorum.models import Access
 from kuorum.webhook.rollout import consumer_namespaces, recorded_versions, restart_patch
 from kuorum.webhook.secretview import SecretView
 
 
-def rotated(version: int | None = 2, namespace: str = "apps", **access: Any) -> SecretView:
+def rotated(
+    version: int | None = 2, namespace: str = "apps", access: Access | None = None
+) -> SecretView:
     return SecretView(namespace, "db", "db", access, True, version)
 
 
@@ -88,7 +91,8 @@ def test_a_cross_namespace_consumer_is_restarted() -> None:
 
 
 def test_consumer_namespaces_are_the_own_and_the_allowed_ones() -> None:
-    assert consumer_namespaces(rotated(namespaces=["b", "apps", "c"])) == ["apps", "b", "c"]
+    allowed = Access(namespaces=("b", "apps", "c"))
+    assert consumer_namespaces(rotated(access=allowed)) == ["apps", "b", "c"]
     assert consumer_namespaces(rotated()) == ["apps"]
 
 
