@@ -97,6 +97,35 @@ def test_degraded_condition_always_shows_degraded(obj: dict[str, Any]) -> None:
         assert health(obj)["status"] == "Degraded"
 
 
+# Ready=False reasons that mean work in progress; every other kuorum.models.Reason is a
+# failure and must show as Degraded. A new Reason fails test_every_reason_is_classified
+# until it is placed here (and in health.lua's progressReasons when it is progress).
+PROGRESS_REASONS = {"Distributing", "Rotating", "WaitingForNodes", "Deleting"}
+
+
+def ready_false(reason: str) -> dict[str, Any]:
+    condition = {
+        "type": "Ready",
+        "status": "False",
+        "reason": reason,
+        "message": "m",
+        "lastTransitionTime": "2026-11-24T10:00:00Z",
+    }
+    return {
+        "metadata": {"name": "db", "generation": 1},
+        "status": {"observedGeneration": 1, "conditions": [condition]},
+    }
+
+
+def test_every_reason_is_classified() -> None:
+    from kuorum.models import Reason
+
+    assert {str(r) for r in Reason} >= PROGRESS_REASONS
+    for reason in Reason:
+        expected = "Progressing" if reason in PROGRESS_REASONS else "Degraded"
+        assert health(ready_false(str(reason)))["status"] == expected, reason
+
+
 def test_argocd_cm_snippet_carries_this_exact_script() -> None:
     snippet = yaml.safe_load((CHECK.parents[1] / "argocd-cm.yaml").read_text())
     key = "resource.customizations.health.kuorum.io_DecentralizedSecret"

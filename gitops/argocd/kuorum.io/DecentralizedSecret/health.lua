@@ -10,15 +10,14 @@
 --                deleted, Ready=Unknown, or Ready=False while distributing/rotating.
 --   Healthy      Ready=True and observedGeneration == metadata.generation, nothing else.
 
--- Ready=False reasons that mean "work in progress"; any other reason is a failure.
+-- Ready=False reasons that mean "work in progress" (kuorum.models.Reason); any other
+-- reason (NodesUnreachable, NotEnoughShares, BadShares, NodeKeyChanged, SourceNotFound,
+-- InvalidSpec, ...) is a failure.
 local progressReasons = {
-  Pending = true,
-  Progressing = true,
-  Reconciling = true,
   Distributing = true,
-  Materializing = true,
   Rotating = true,
   WaitingForNodes = true,
+  Deleting = true,
 }
 
 local hs = {}
