@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from kubernetes import client
 
 from kuorum import names
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.models import DecentralizedSecretSpec, InvalidSpec, ShareNodeSpec
+from kuorum.models import DecentralizedSecretSpec, InvalidSpec, ShareNodeSpec, crdgen
 
 pytestmark = pytest.mark.integration
 
@@ -408,3 +410,22 @@ def test_kubectl_get_shows_the_printer_columns(
     nodes = control_plane.kubectl("get", "snode").stdout.splitlines()
     assert nodes[0].split() == ["NAME", "ENDPOINT", "ZONE", "READY", "SHARES", "LEDGER", "AGE"]
     assert "kuorum" in control_plane.kubectl("api-resources", "--categories=kuorum").stdout
+
+
+def test_examples_and_doc_manifests_are_accepted(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """examples/*.yaml and the manifests of docs/api.md, applied with kubectl as a user would."""
+    repository = crdgen.DEFAULT_DIRECTORY.parent
+    for namespace in ("shop", "finance"):
+        control_plane.create_namespace(namespace)
+    files = [repository / "examples" / n for n in ("generated-secret.yaml", "from-secret.yaml")]
+    blocks = re.findall(r"```yaml\n(.*?)```", (repository / "docs" / "api.md").read_text(), re.S)
+    for number, block in enumerate(blocks):
+        files.append(tmp_path / f"doc-{number}.yaml")
+        files[-1].write_text(block)
+    assert len(files) == 4
+    for path in files:
+        result = control_plane.kubectl("apply", "--dry-run=server", "-f", str(path), check=False)
+        assert result.returncode == 0, f"{path}: {result.stderr}"
+        assert "(server dry run)" in result.stdout
