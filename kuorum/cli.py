@@ -47,4 +47,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kuorum: {error}", file=sys.stderr)
         return 2
     return status
-

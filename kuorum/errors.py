@@ -1,7 +1,7 @@
 """Errors shared by every command.
 
-    KuorumError
-     └─ UserError   a problem the user can fix; the CLI prints it without a traceback
+KuorumError
+ └─ UserError   a problem the user can fix; the CLI prints it without a traceback
 """
 
 

@@ -47,5 +47,5 @@ INJECTED_ANNOTATION: Final = "kuorum.io/injected"
 """Set by the webhook on pods it mutated: the secrets injected, never a value."""
 RESTART_ON_ROTATION_ANNOTATION: Final = "kuorum.io/restart-on-rotation"
 """Opt-in on a Deployment/StatefulSet/DaemonSet: ``"true"`` restarts it on a new version."""
-SECRET_VERSIONS_ANNOTATION: Final = "kuorum.io/secret-versions"  # noqa: S105 (a name)
+SECRET_VERSIONS_ANNOTATION: Final = "kuorum.io/secret-versions"
 """Written into a workload's pod template: the versions its current rollout consumes."""
