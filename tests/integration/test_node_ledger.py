@@ -20,6 +20,7 @@ import pytest
 from nodes import (
     NodeProcess,
     ShareNodes,
+    ledger_entries,
     public_keys,
     share_nodes_fixture,  # noqa: F401 - the share_nodes fixture
     store_body,
@@ -28,25 +29,32 @@ from nodes import (
 from kuorum import sharing
 from kuorum.cluster.controlplane import ControlPlane
 from kuorum.envelope import NodeKeys
-from kuorum.ledger import Entry, leaf_hash
+from kuorum.ledger import Entry, EntryKind, leaf_hash
 
 pytestmark = pytest.mark.integration
 
 COSIGNATURE_TIMEOUT = 60.0
 
 
-def populate(control_plane: ControlPlane, share_nodes: ShareNodes, count: int = 3
-             ) -> list[NodeProcess]:
+def populate(
+    control_plane: ControlPlane, share_nodes: ShareNodes, count: int = 3
+) -> list[NodeProcess]:
     """Start ``count`` nodes, store two versions on each, wait for full cosigning."""
     nodes = share_nodes.start(count)
     token = share_nodes.operator_token()
     for version in (1, 2):
         dealt = sharing.split(sharing.new_data_key(), 2, count)
         for index, node in enumerate(nodes, start=1):
-            body = store_body(node, public_keys(control_plane, node), dealt, namespace="team",
-                              name="db", version=version, index=index)
-            answer = node.request("PUT", f"/v1/shares/team/db/{version}", token=token,
-                                  body=body)
+            body = store_body(
+                node,
+                public_keys(control_plane, node),
+                dealt,
+                namespace="team",
+                name="db",
+                version=version,
+                index=index,
+            )
+            answer = node.request("PUT", f"/v1/shares/team/db/{version}", token=token, body=body)
             assert answer.status == 200, answer.body
     wait_fully_cosigned(nodes)
     return nodes
@@ -64,21 +72,35 @@ def wait_fully_cosigned(nodes: list[NodeProcess]) -> None:
         if all(cosignatures(node) == len(nodes) - 1 for node in nodes):
             return
         time.sleep(0.2)
-    raise AssertionError(f"checkpoints not cosigned by every peer: "
-                         f"{[cosignatures(node) for node in nodes]}")
+    raise AssertionError(
+        f"checkpoints not cosigned by every peer: {[cosignatures(node) for node in nodes]}"
+    )
 
 
 def verify(control_plane: ControlPlane) -> tuple[int, dict[str, dict[str, object]]]:
     result = subprocess.run(
-        [sys.executable, "-m", "kuorum", "ledger", "verify", "--json",
-         "--kubeconfig", str(control_plane.kubeconfig)],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "kuorum",
+            "ledger",
+            "verify",
+            "--json",
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     report = json.loads(result.stdout)
     return result.returncode, {node["node"]: node for node in report["nodes"]}
 
 
-def test_untouched_witnessed_ledgers_verify(control_plane: ControlPlane,
-                                            share_nodes: ShareNodes) -> None:
+def test_untouched_witnessed_ledgers_verify(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
     nodes = populate(control_plane, share_nodes)
     code, report = verify(control_plane)
     assert code == 0, report
@@ -88,8 +110,19 @@ def test_untouched_witnessed_ledgers_verify(control_plane: ControlPlane,
         assert report[node.name]["witnesses"] == len(nodes) - 1
         assert report[node.name]["entries"] == report[node.name]["treeSize"]
     human = subprocess.run(
-        [sys.executable, "-m", "kuorum", "ledger", "verify", "--kubeconfig",
-         str(control_plane.kubeconfig)], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "kuorum",
+            "ledger",
+            "verify",
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert human.returncode == 0
     assert all(f"{node.name}: ok" in human.stdout for node in nodes)
 
@@ -123,8 +156,10 @@ def rewrite_ledger(node: NodeProcess, change: Rewrite) -> None:
         rows = db.execute("SELECT body FROM entries ORDER BY entry_index").fetchall()
         entries = change([bytes(row[0]) for row in rows])
         db.execute("DELETE FROM entries")
-        db.executemany("INSERT INTO entries VALUES (?, ?, ?)",
-                       [(index, body, leaf_hash(body)) for index, body in enumerate(entries)])
+        db.executemany(
+            "INSERT INTO entries VALUES (?, ?, ?)",
+            [(index, body, leaf_hash(body)) for index, body in enumerate(entries)],
+        )
         db.execute("DELETE FROM checkpoints WHERE size > ?", (len(entries),))
         db.execute("DELETE FROM cosignatures WHERE size > ?", (len(entries),))
 
@@ -137,14 +172,18 @@ def replace_signing_key(node: NodeProcess) -> None:
 
 @pytest.mark.parametrize(
     "tamper",
-    [lambda node: rewrite_ledger(node, edit), lambda node: rewrite_ledger(node, delete),
-     lambda node: rewrite_ledger(node, reorder), lambda node: rewrite_ledger(node, truncate),
-     replace_signing_key],
+    [
+        lambda node: rewrite_ledger(node, edit),
+        lambda node: rewrite_ledger(node, delete),
+        lambda node: rewrite_ledger(node, reorder),
+        lambda node: rewrite_ledger(node, truncate),
+        replace_signing_key,
+    ],
     ids=["edit", "delete", "reorder", "truncate", "signing-key"],
 )
-def test_tampering_with_one_ledger_is_named(control_plane: ControlPlane,
-                                            share_nodes: ShareNodes,
-                                            tamper: Callable[[NodeProcess], None]) -> None:
+def test_tampering_with_one_ledger_is_named(
+    control_plane: ControlPlane, share_nodes: ShareNodes, tamper: Callable[[NodeProcess], None]
+) -> None:
     nodes = populate(control_plane, share_nodes)
     victim = nodes[1]
     victim.stop()
@@ -158,3 +197,25 @@ def test_tampering_with_one_ledger_is_named(control_plane: ControlPlane,
     for node in nodes:
         if node is not victim:
             assert report[node.name]["ok"] is True, report[node.name]
+
+
+def test_witnesses_refuse_a_rekeyed_node_and_log_it(control_plane: ControlPlane,
+                                                    share_nodes: ShareNodes) -> None:
+    """A changed log key is never re-trusted silently: peers refuse and ledger it."""
+    witness, victim = populate(control_plane, share_nodes, count=2)
+    victim.stop()
+    replace_signing_key(victim)
+    victim.start()
+    victim.wait_ready()
+    deadline = time.monotonic() + COSIGNATURE_TIMEOUT
+    refusals: list[Entry] = []
+    while not refusals and time.monotonic() < deadline:
+        refusals = [entry for entry in map(Entry.from_bytes, ledger_entries(witness))
+                    if entry.kind == EntryKind.WITNESS_REFUSED]
+        time.sleep(0.2)
+    assert refusals, "the witness never refused the re-keyed node's checkpoint"
+    assert refusals[0].actor == f"kuorum.io/node/{victim.name}"
+    assert "log key" in refusals[0].reason or "signature" in refusals[0].reason
+    while "different signingKey" not in witness.log.read_text():
+        assert time.monotonic() < deadline, "the witness never logged the changed key"
+        time.sleep(0.2)
