@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.dev",
     "kuorum.node.command",
     "kuorum.ledger_cli",
+    "kuorum.webhook.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""
 

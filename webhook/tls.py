@@ -109,6 +109,8 @@ class ServingContext:
         self.context.minimum_version = ssl.TLSVersion.TLSv1_2
         self._signature: tuple[float, int, float, int] | None = None
         self.expires: datetime.datetime | None = None
+        self.serving: Pair | None = None
+        """The pair loaded by ``load_pair`` (self-managed mode), to tell a renewal apart."""
 
     def load_files(self, certificate: Path, key: Path) -> bool:
         """Load the pair if the files changed since last time; return True if loaded."""
@@ -131,6 +133,7 @@ class ServingContext:
                 handle.write(pair.key)
             self.context.load_cert_chain(certificate, key)
         self.expires = not_after(pair.certificate)
+        self.serving = pair
 
 
 def _builder(
