@@ -12,27 +12,30 @@ import binascii
 import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from kuorum.models._errors import InvalidSpec
 
-E = TypeVar("E", bound=str)
+E = TypeVar("E", bound=StrEnum)
+
+
+def mapping(value: object, where: str, fix: str) -> Mapping[str, Any]:
+    """``value`` as a mapping, or InvalidSpec with ``fix``."""
+    if not isinstance(value, Mapping):
+        raise InvalidSpec(where, f"must be an object, got {_kind(value)}", fix)
+    return value
 
 
 def obj(value: object, where: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
     """``value`` as a mapping holding only ``allowed`` keys (typos are named, not dropped)."""
-    if not isinstance(value, Mapping):
-        raise InvalidSpec(
-            where,
-            f"must be an object, got {_kind(value)}",
-            f"write {where} as a mapping with fields {', '.join(allowed)}",
-        )
-    for key in value:
+    data = mapping(value, where, f"write {where} as a mapping with fields {', '.join(allowed)}")
+    for key in data:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             fix = f"did you mean {close[0]}?" if close else f"allowed: {', '.join(allowed)}"
             raise InvalidSpec(f"{where}.{key}", "unknown field", f"remove it; {fix}")
-    return value
+    return data
 
 
 def present(data: Mapping[str, Any], key: str) -> bool:
@@ -87,7 +90,7 @@ def choice(data: Mapping[str, Any], key: str, where: str, options: type[E]) -> E
     try:
         return options(value)
     except ValueError:
-        allowed = ", ".join(str(o) for o in options)  # type: ignore[attr-defined]
+        allowed = ", ".join(str(o) for o in options)
         raise InvalidSpec(
             f"{where}.{key}", f"{_show(value)} is not supported", f"use one of {allowed}"
         ) from None

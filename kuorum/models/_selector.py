@@ -82,10 +82,8 @@ class LabelSelector:
         """Parse ``matchLabels`` and ``matchExpressions``."""
         data = read.obj(data, where, ("matchLabels", "matchExpressions"))
         labels_path = f"{where}.matchLabels"
-        raw = read.obj(
-            data.get("matchLabels") or {},
-            labels_path,
-            tuple(str(k) for k in data.get("matchLabels") or {}),
+        raw = read.mapping(
+            data.get("matchLabels") or {}, labels_path, "write it as label key: value pairs"
         )
         labels = {}
         for key, value in raw.items():

@@ -332,6 +332,18 @@ INVALID = [
         "spec.nodeSelector.matchExpressions[0].operator",
         "NotIn",
     ),
+    (
+        "selector-labels-not-object",
+        generated_spec(nodeSelector={"matchLabels": ["zone"]}),
+        "spec.nodeSelector.matchLabels",
+        "key: value",
+    ),
+    (
+        "selector-label-value",
+        generated_spec(nodeSelector={"matchLabels": {"zone": "a b"}}),
+        "spec.nodeSelector.matchLabels.zone",
+        "label value",
+    ),
 ]
 
 
@@ -346,6 +358,39 @@ def test_invalid_specs_name_the_field_and_the_fix(
     assert caught.value.path == path
     assert fix in str(caught.value)
     assert str(caught.value).startswith(f"{path}: ")
+
+
+INVALID_NODES = [
+    ("endpoint-http", {"endpoint": "http://n:1"}, "spec.endpoint", "https:// URL"),
+    (
+        "kem-unknown",
+        {"encryptionKey": {"kem": "RSA", "publicKey": b64(32)}},
+        "spec.encryptionKey.kem",
+        "MLKEM768_X25519, X25519",
+    ),
+    (
+        "hybrid-key-too-short",
+        {"encryptionKey": {"kem": "MLKEM768_X25519", "publicKey": b64(32)}},
+        "spec.encryptionKey.publicKey",
+        "expected 1216",
+    ),
+    ("signing-key-missing", {"signingKey": None}, "spec.signingKey", "is required"),
+    ("certificate-not-pem", {"tlsCertificate": "hello"}, "spec.tlsCertificate", "PEM"),
+    ("zone-with-space", {"zone": "zone a"}, "spec.zone", "zone name"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "fix"), [c[1:] for c in INVALID_NODES], ids=[c[0] for c in INVALID_NODES]
+)
+def test_invalid_node_specs_name_the_field_and_the_fix(
+    change: dict[str, Any], path: str, fix: str
+) -> None:
+    spec = {k: v for k, v in (node_spec() | change).items() if v is not None}
+    with pytest.raises(InvalidSpec) as caught:
+        ShareNodeSpec.from_dict(spec)
+    assert caught.value.path == path
+    assert fix in str(caught.value)
 
 
 def test_errors_name_the_object() -> None:
