@@ -27,6 +27,8 @@ def parse_duration(text: str) -> timedelta:
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"{text!r} is not a duration like 90s, 30m, 24h or 1h30m")
     seconds = sum(Decimal(n) * _UNITS[unit] for n, unit in _PART.findall(text))
+    if seconds * 10**9 >= 2**63:
+        raise ValueError(f"{text!r} is longer than a Go duration can be (about 290 years)")
     return timedelta(seconds=float(seconds))
 
 

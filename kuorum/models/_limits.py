@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from datetime import timedelta
 from enum import StrEnum
 from typing import Final
@@ -72,6 +73,25 @@ class Charset(StrEnum):
     BASE64URL = "base64url"
     ASCII_PRINTABLE = "ascii-printable"
 
+    @property
+    def alphabet(self) -> str:
+        """The characters themselves, so generator, docs and schema mean the same set."""
+        return _ALPHABETS[self]
+
+
+_LOWER, _UPPER, _DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
+_ALPHABETS: Final = {
+    Charset.ALPHANUMERIC: _UPPER + _LOWER + _DIGITS,
+    Charset.ALPHA: _UPPER + _LOWER,
+    Charset.NUMERIC: _DIGITS,
+    Charset.HEX: _DIGITS + "abcdef",
+    Charset.BASE64URL: _UPPER + _LOWER + _DIGITS + "-_",
+    Charset.ASCII_PRINTABLE: "".join(map(chr, range(0x21, 0x7F))),  # no space
+}
+CHARSET_HELP: Final = (
+    "alphanumeric (A-Z a-z 0-9), alpha (A-Z a-z), numeric (0-9), hex (0-9 a-f), "
+    "base64url (A-Z a-z 0-9 - _), ascii-printable (! to ~, no space)"
+)
 
 DEFAULT_CHARSET: Final = Charset.ALPHANUMERIC
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kuorum import names
 from kuorum.models._conditions import ConditionType, NodeState
 from kuorum.models._limits import (
+    CHARSET_HELP,
     DEFAULT_CHARSET,
     DEFAULT_KEY_LENGTH,
     DEFAULT_SECRET_TYPE,
@@ -69,7 +70,10 @@ def _generate() -> Schema:
                 minimum=KEY_LENGTH_MIN,
                 maximum=KEY_LENGTH_MAX,
             ),
-            "charset": string(f"Characters to draw from; default {DEFAULT_CHARSET}.", enum=Charset),
+            "charset": string(
+                f"Characters to draw from: {CHARSET_HELP}; default {DEFAULT_CHARSET}.",
+                enum=Charset,
+            ),
         },
         required=("name",),
     )

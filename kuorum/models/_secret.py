@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from kuorum import names
 from kuorum.models import _read as read
 from kuorum.models._duration import format_duration, parse_duration
 from kuorum.models._errors import InvalidSpec
@@ -488,6 +489,15 @@ class DecentralizedSecret:
             raise error.about(f"DecentralizedSecret {namespace}/{name}") from None
         generation = metadata.get("generation")
         return cls(namespace, name, spec, generation if isinstance(generation, int) else None)
+
+    def to_object(self) -> dict[str, Any]:
+        """The whole manifest (what ``kuorum seal`` prints); ``from_object`` reads it back."""
+        return {
+            "apiVersion": names.API_VERSION,
+            "kind": names.SECRET_KIND,
+            "metadata": {"name": self.name, "namespace": self.namespace},
+            "spec": self.spec.to_dict(),
+        }
 
     @property
     def target_name(self) -> str:

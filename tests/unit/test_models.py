@@ -154,6 +154,38 @@ def test_format_duration_round_trips(seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
+def test_parse_duration_refuses_what_go_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="290 years"):
+        parse_duration("2562048h")
+    assert parse_duration("2562047h") == timedelta(hours=2562047)
+
+
+@pytest.mark.parametrize(
+    ("charset", "size"),
+    [
+        ("alphanumeric", 62),
+        ("alpha", 52),
+        ("numeric", 10),
+        ("hex", 16),
+        ("base64url", 64),
+        ("ascii-printable", 94),
+    ],
+)
+def test_charset_alphabets(charset: str, size: int) -> None:
+    alphabet = Charset(charset).alphabet
+    assert len(alphabet) == len(set(alphabet)) == size
+    assert " " not in alphabet and all(c.isprintable() and c.isascii() for c in alphabet)
+
+
+def test_to_object_round_trips_the_whole_manifest() -> None:
+    obj = {"metadata": {"namespace": "team-a", "name": "db"}, "spec": sealed_spec()}
+    secret = DecentralizedSecret.from_object(obj)
+    manifest = secret.to_object()
+    assert manifest["apiVersion"] == "kuorum.io/v1alpha1"
+    assert manifest["kind"] == "DecentralizedSecret"
+    assert DecentralizedSecret.from_object(manifest) == secret
+
+
 def test_label_selector_matches_like_kubernetes() -> None:
     selector = LabelSelector.from_dict(
         {
