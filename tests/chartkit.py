@@ -93,10 +93,25 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return hits[0]
 
 
-def pod_specs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Pod templates of every workload, by ``Kind/name``."""
-    return {
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+
+def is_helm_test(obj: dict[str, Any]) -> bool:
+    """True for objects that exist only while `helm test` runs."""
+    return (obj["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test"
+
+
+def pod_specs(
+    objects: list[dict[str, Any]], *, helm_tests: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Pod specs of every workload (and of bare Pods when ``helm_tests``), by ``Kind/name``."""
+    specs = {
         f"{o['kind']}/{o['metadata']['name']}": o["spec"]["template"]["spec"]
         for o in objects
-        if o["kind"] in {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+        if o["kind"] in WORKLOAD_KINDS
     }
+    if helm_tests:
+        specs.update(
+            {f"Pod/{o['metadata']['name']}": o["spec"] for o in objects if o["kind"] == "Pod"}
+        )
+    return specs

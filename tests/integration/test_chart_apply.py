@@ -52,6 +52,12 @@ def dry_run_apply(cluster: Any, path: Path) -> Any:
 def test_every_rendered_object_is_accepted(cluster: Any, values: str, tmp_path: Path) -> None:
     text = render_text(VALUES[values], namespace=NAMESPACE, include_crds=True)
     objects = [doc for doc in yaml.safe_load_all(text) if doc]
+    # Pods are admitted only with an existing ServiceAccount, which a dry run does not
+    # create: create the (namespaced, harmless) ServiceAccounts for real, first.
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text(yaml.safe_dump_all([o for o in objects if o["kind"] == "ServiceAccount"]))
+    created = cluster.kubectl("apply", "--server-side", "-f", str(accounts), check=False)
+    assert created.returncode == 0, created.stderr
     manifest = tmp_path / "rendered.yaml"
     manifest.write_text(text)
     done = dry_run_apply(cluster, manifest)

@@ -91,3 +91,9 @@ def test_node_publishes_its_stable_dns_name() -> None:
     assert settings.operator_identity == "system:serviceaccount:kuorum-system:kuorum-operator"
     assert (settings.host, settings.port) == ("0.0.0.0", 8443)  # noqa: S104
     assert str(settings.data_dir) == "/var/lib/kuorum"
+
+
+def test_helm_test_runs_a_real_command() -> None:
+    pod = find(render(), "Pod", "kuorum-ledger-auditor")
+    args = cli.build_parser().parse_args(pod["spec"]["containers"][0]["args"])
+    assert (args.command, args.func.__module__) == ("ledger", "kuorum.ledger_cli")

@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 import yaml
-from chartkit import CHART, FULL_VALUES, find, helm, pod_specs, render, template_args
+from chartkit import (
+    CHART,
+    FULL_VALUES,
+    find,
+    helm,
+    is_helm_test,
+    pod_specs,
+    render,
+    template_args,
+)
 
 from kuorum import names
 from kuorum.cluster import install
@@ -56,11 +65,12 @@ def test_full_values_turn_on_every_optional_object(
 
 def test_every_pod_is_hardened(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     _, objects = rendered
-    specs = pod_specs(objects)
+    specs = pod_specs(objects, helm_tests=True)
     assert set(specs) == {
         "Deployment/kuorum-operator",
         "Deployment/kuorum-webhook",
         "StatefulSet/kuorum-node",
+        "Pod/kuorum-ledger-auditor",
     }
     for where, spec in specs.items():
         pod = spec["securityContext"]
@@ -78,7 +88,8 @@ def test_every_pod_is_hardened(rendered: tuple[str, list[dict[str, Any]]]) -> No
             assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
             assert container["resources"]["requests"]["memory"], where
             assert container["resources"]["limits"]["memory"], where
-            assert container["readinessProbe"] and container["livenessProbe"], where
+            if not where.startswith("Pod/"):
+                assert container["readinessProbe"] and container["livenessProbe"], where
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert "/tmp" in mounts, f"{where}: a read-only root needs a writable /tmp"
 
@@ -123,8 +134,35 @@ def test_rbac_is_exactly_the_rule_files(rendered: tuple[str, list[dict[str, Any]
             assert role["rules"] == rules["namespaceRules"]
             assert find(objects, "RoleBinding", account)["subjects"][0]["name"] == account
     kinds = {"ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"}
-    rbac_names = {o["metadata"]["name"] for o in objects if o["kind"] in kinds}
+    rbac_names = {
+        o["metadata"]["name"] for o in objects if o["kind"] in kinds and not is_helm_test(o)
+    }
     assert rbac_names == set(install.COMPONENT_ACCOUNTS.values()), "no RBAC beyond the files"
+
+
+def test_helm_test_identity_may_only_list_share_nodes(
+    default_objects: list[dict[str, Any]],
+) -> None:
+    hooks = [o for o in default_objects if is_helm_test(o)]
+    assert {o["kind"] for o in hooks} == {
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Pod",
+    }
+    role = find(hooks, "ClusterRole", "kuorum-ledger-auditor")
+    assert role["rules"] == [
+        {"apiGroups": ["kuorum.io"], "resources": ["sharenodes"], "verbs": ["list"]}
+    ]
+    for hook in hooks:
+        policy = hook["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
+        assert "hook-succeeded" in policy, f"{hook['kind']} outlives a passing test"
+    pod = find(hooks, "Pod", "kuorum-ledger-auditor")
+    assert pod["spec"]["containers"][0]["args"] == ["ledger", "verify"]
+
+
+def test_helm_test_can_be_turned_off() -> None:
+    assert not [o for o in render(sets=["helmTest.enabled=false"]) if is_helm_test(o)]
 
 
 def test_webhook_configuration(full_objects: list[dict[str, Any]]) -> None:
@@ -238,7 +276,11 @@ def test_threshold_above_replicas_is_refused() -> None:
 def test_network_policies(full_objects: list[dict[str, Any]]) -> None:
     node = find(full_objects, "NetworkPolicy", "kuorum-node")["spec"]
     allowed = [peer["podSelector"]["matchLabels"] for peer in node["ingress"][0]["from"]]
-    assert [labels["app.kubernetes.io/component"] for labels in allowed] == ["operator", "node"]
+    assert [labels["app.kubernetes.io/component"] for labels in allowed] == [
+        "operator",
+        "node",
+        "ledger-auditor",
+    ]
     (extra,) = node["ingress"][1:]
     assert extra["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
@@ -277,7 +319,7 @@ def test_crds_come_from_the_one_source() -> None:
 
 
 def test_node_policy_admits_only_operator_and_peers_by_default() -> None:
-    objects = render(sets=["networkPolicy.enabled=true"])
+    objects = render(sets=["networkPolicy.enabled=true", "helmTest.enabled=false"])
     node = find(objects, "NetworkPolicy", "kuorum-node")["spec"]
     (rule,) = node["ingress"]
     assert len(rule["from"]) == 2
