@@ -7,6 +7,7 @@ sends the same objects to a real apiserver.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,25 @@ def test_webhook_configuration(full_objects: list[dict[str, Any]]) -> None:
     assert configuration["metadata"]["annotations"] == {
         "cert-manager.io/inject-ca-from": "kuorum-system/kuorum-webhook"
     }
+
+
+def test_webhook_configuration_matches_the_webhooks_own_builder(
+    default_objects: list[dict[str, Any]],
+) -> None:
+    """`kuorum dev up` registers through kuorum.webhook.registration: the same webhook."""
+    from kuorum.webhook import registration
+
+    built = registration.configuration(
+        ca_bundle=b"-", service=("kuorum-system", "kuorum-webhook", 443)
+    )
+    configuration = find(default_objects, "MutatingWebhookConfiguration", built["metadata"]["name"])
+    (expected,) = copy.deepcopy(built["webhooks"])
+    (hook,) = copy.deepcopy(configuration["webhooks"])
+    expected_client = expected.pop("clientConfig")
+    client = hook.pop("clientConfig")
+    assert hook == expected
+    assert expected_client.pop("caBundle")
+    assert client == expected_client, "caBundle comes from cert-manager or the webhook"
 
 
 def test_webhook_certificate_from_cert_manager(full_objects: list[dict[str, Any]]) -> None:
