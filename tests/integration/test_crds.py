@@ -173,16 +173,26 @@ INVALID_NODES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def api(control_plane: ControlPlane) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(control_plane.api_client())
+TEST_LABELS = {"kuorum.io/test": "crds"}
+"""On every ShareNode made here, so teardown removes them and no other test dials them."""
 
 
 @pytest.fixture(scope="module")
-def namespace(control_plane: ControlPlane) -> str:
+def api(control_plane: ControlPlane) -> Iterator[client.CustomObjectsApi]:
+    objects = client.CustomObjectsApi(control_plane.api_client())
+    yield objects
+    objects.delete_collection_cluster_custom_object(
+        names.GROUP, names.VERSION, names.NODE_PLURAL, label_selector="kuorum.io/test=crds"
+    )
+
+
+@pytest.fixture(scope="module")
+def namespace(control_plane: ControlPlane) -> Iterator[str]:
+    """A namespace of this module's own, deleted (with its secrets) afterwards."""
     name = f"crds-{uuid.uuid4().hex[:6]}"
     control_plane.create_namespace(name)
-    return name
+    yield name
+    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def _name() -> str:
@@ -190,12 +200,12 @@ def _name() -> str:
 
 
 def create_secret(
-    api: client.CustomObjectsApi, namespace: str, spec: dict[str, Any], name: str | None = None
+    api: client.CustomObjectsApi, namespace: str, spec: dict[str, Any]
 ) -> dict[str, Any]:
     body = {
         "apiVersion": names.API_VERSION,
         "kind": names.SECRET_KIND,
-        "metadata": {"name": name or _name()},
+        "metadata": {"name": _name()},
         "spec": spec,
     }
     created: dict[str, Any] = api.create_namespaced_custom_object(
@@ -204,13 +214,11 @@ def create_secret(
     return created
 
 
-def create_node(
-    api: client.CustomObjectsApi, spec: dict[str, Any], name: str | None = None
-) -> dict[str, Any]:
+def create_node(api: client.CustomObjectsApi, spec: dict[str, Any]) -> dict[str, Any]:
     body = {
         "apiVersion": names.API_VERSION,
         "kind": names.NODE_KIND,
-        "metadata": {"name": name or _name()},
+        "metadata": {"name": _name(), "labels": TEST_LABELS},
         "spec": spec,
     }
     created: dict[str, Any] = api.create_cluster_custom_object(
@@ -348,27 +356,29 @@ def test_full_status_survives_pruning(api: client.CustomObjectsApi, namespace: s
     assert patched["status"] == FULL_STATUS
 
 
+NODE_STATUS: dict[str, Any] = {
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "Serving",
+            "message": "accepting requests",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+        }
+    ],
+    "sharesHeld": 3,
+    "ledgerSize": 9,
+    "lastHeartbeatTime": "2026-01-01T00:00:00Z",
+    "checkpoint": {"size": 9, "rootHash": b64(32), "note": "kuorum/node-1\n9\nabc=\n"},
+}
+
+
 def test_node_status_survives_pruning(api: client.CustomObjectsApi) -> None:
     name = create_node(api, NODE)["metadata"]["name"]
-    status = {
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "True",
-                "reason": "Serving",
-                "message": "accepting requests",
-                "lastTransitionTime": "2026-01-01T00:00:00Z",
-            }
-        ],
-        "sharesHeld": 3,
-        "ledgerSize": 9,
-        "lastHeartbeatTime": "2026-01-01T00:00:00Z",
-        "checkpoint": {"size": 9, "rootHash": b64(32), "note": "kuorum/node-1\n9\nabc=\n"},
-    }
     patched = api.patch_cluster_custom_object_status(
-        names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"status": status}
+        names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"status": NODE_STATUS}
     )
-    assert patched["status"] == status
+    assert patched["status"] == NODE_STATUS
 
 
 def test_kubectl_explain_teaches_the_fields(control_plane: ControlPlane) -> None:
@@ -392,7 +402,7 @@ def shown(api: client.CustomObjectsApi, namespace: str) -> Iterator[str]:
 
 
 def test_kubectl_get_shows_the_printer_columns(
-    control_plane: ControlPlane, namespace: str, shown: str
+    control_plane: ControlPlane, api: client.CustomObjectsApi, namespace: str, shown: str
 ) -> None:
     lines = control_plane.kubectl("get", "dsec", "-A").stdout.splitlines()
     assert lines[0].split() == [
@@ -407,9 +417,16 @@ def test_kubectl_get_shows_the_printer_columns(
     ]
     row = next(line.split() for line in lines if shown in line)
     assert row[:7] == [namespace, shown, "2", "3", "4", "True", "2"]
-    nodes = control_plane.kubectl("get", "snode").stdout.splitlines()
-    assert nodes[0].split() == ["NAME", "ENDPOINT", "ZONE", "READY", "SHARES", "LEDGER", "AGE"]
-    assert "kuorum" in control_plane.kubectl("api-resources", "--categories=kuorum").stdout
+
+    node = create_node(api, NODE)["metadata"]["name"]
+    api.patch_cluster_custom_object_status(
+        names.GROUP, names.VERSION, names.NODE_PLURAL, node, {"status": NODE_STATUS}
+    )
+    lines = control_plane.kubectl("get", "snode", node).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "ENDPOINT", "ZONE", "READY", "SHARES", "LEDGER", "AGE"]
+    assert lines[1].split()[:6] == [node, NODE["endpoint"], "zone-a", "True", "3", "9"]
+    kinds = control_plane.kubectl("api-resources", "--categories=kuorum", "-o", "name").stdout
+    assert sorted(kinds.split()) == ["decentralizedsecrets.kuorum.io", "sharenodes.kuorum.io"]
 
 
 def test_examples_and_doc_manifests_are_accepted(
