@@ -90,7 +90,7 @@ def test_node_publishes_its_stable_dns_name() -> None:
     assert settings.zone == "zone-a"
     assert settings.operator_identity == "system:serviceaccount:kuorum-system:kuorum-operator"
     assert (settings.host, settings.port) == ("0.0.0.0", 8443)  # noqa: S104
-    assert str(settings.data_dir) == "/var/lib/kuorum"
+    assert str(settings.data_dir) == "/var/lib/kuorum/data"
 
 
 def test_helm_test_runs_a_real_command() -> None:

@@ -278,7 +278,7 @@ def test_share_nodes(values: str, n: int, t: int) -> None:
     assert service["spec"]["clusterIP"] == "None"
     spec = statefulset["spec"]["template"]["spec"]
     args = spec["containers"][0]["args"]
-    assert args[:3] == ["node", "--name=$(POD_NAME)", "--data-dir=/var/lib/kuorum"]
+    assert args[:3] == ["node", "--name=$(POD_NAME)", "--data-dir=/var/lib/kuorum/data"]
     assert "--operator-identity=system:serviceaccount:$(POD_NAMESPACE):kuorum-operator" in args
     (claim,) = statefulset["spec"]["volumeClaimTemplates"]
     mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "data")
