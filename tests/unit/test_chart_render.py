@@ -345,3 +345,16 @@ def test_node_policy_admits_only_operator_and_peers_by_default() -> None:
     assert len(rule["from"]) == 2
     operator = find(objects, "NetworkPolicy", "kuorum-operator")["spec"]
     assert operator["ingress"] == [], "the operator serves nobody but metrics scrapes"
+
+
+def test_an_existing_issuer_replaces_the_self_signed_one() -> None:
+    objects = render(
+        sets=[
+            "certManager.enabled=true",
+            "certManager.issuerRef.kind=ClusterIssuer",
+            "certManager.issuerRef.name=corporate-ca",
+        ]
+    )
+    assert not [o for o in objects if o["kind"] == "Issuer"]
+    certificate = find(objects, "Certificate", "kuorum-webhook")
+    assert certificate["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "corporate-ca"}
