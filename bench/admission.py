@@ -71,7 +71,7 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[index] * 1000
 
 
-def pod(prefix: str, *, labelled: bool = True) -> dict[str, Any]:
+def pod(prefix: str, *, labelled: bool = True) -> Any:
     """The benchmark pod; unlabelled pods are what the apiserver stores without a webhook."""
     return {
         "metadata": {
