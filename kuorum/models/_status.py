@@ -2,17 +2,21 @@
 
 Every field here has a place in the CRD status schema (``_schema``): the apiserver
 prunes unknown status fields, so a field missing there would silently vanish.
-``to_dict()`` leaves unset (None) fields out, so the result suits a merge patch.
+``to_dict()`` leaves unset (None) fields out, so the result suits a merge patch;
+``from_dict()`` reads a status back (the operator keeps pinned key fingerprints and the
+pending version there), treating absent fields as unset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from kuorum.models._conditions import ConditionStatus, NodeState
+
+T = TypeVar("T")
 
 
 def format_time(moment: datetime) -> str:
@@ -23,8 +27,11 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Read a metav1.Time string back."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """Read an RFC 3339 time back (``Z`` or an offset; fractions of seconds allowed)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no timezone")
+    return moment.astimezone(UTC)
 
 
 def _compact(pairs: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,6 +40,22 @@ def _compact(pairs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _time(moment: datetime | None) -> str | None:
     return format_time(moment) if moment is not None else None
+
+
+def _read_time(text: object) -> datetime | None:
+    return parse_time(text) if isinstance(text, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _each(values: object, read: Callable[[Mapping[str, Any]], T]) -> tuple[T, ...] | None:
+    return None if not isinstance(values, list) else tuple(read(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,18 @@ class NodeStatus:
     signing_key_fingerprint: str | None = None
     encryption_key_fingerprint: str | None = None
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NodeStatus:
+        """Read one ``status.nodes[]`` entry."""
+        return cls(
+            str(data["name"]),
+            int(data["index"]),
+            NodeState(data["state"]),
+            str(data.get("message", "")),
+            _str(data.get("signingKeyFingerprint")),
+            _str(data.get("encryptionKeyFingerprint")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return _compact(
@@ -119,6 +154,11 @@ class BadShare:
     version: int
     time: datetime
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BadShare:
+        """Read one ``status.badShares[]`` entry."""
+        return cls(str(data["node"]), int(data["version"]), parse_time(data["time"]))
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"node": self.node, "version": self.version, "time": format_time(self.time)}
@@ -130,6 +170,11 @@ class LedgerSummary:
 
     entries: int
     last_checkpoint: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LedgerSummary:
+        """Read ``status.ledger``."""
+        return cls(int(data.get("entries", 0)), _read_time(data.get("lastCheckpoint")))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -151,6 +196,24 @@ class SecretStatus:
     nodes: tuple[NodeStatus, ...] | None = None
     bad_shares: tuple[BadShare, ...] | None = None
     ledger: LedgerSummary | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SecretStatus:
+        """Read a DecentralizedSecret's ``status`` (absent fields stay None)."""
+        ledger = data.get("ledger")
+        return cls(
+            conditions=_each(data.get("conditions"), Condition.from_dict),
+            observed_generation=_int(data.get("observedGeneration")),
+            version=_int(data.get("version")),
+            pending_version=_int(data.get("pendingVersion")),
+            next_rotation_time=_read_time(data.get("nextRotationTime")),
+            last_collection_time=_read_time(data.get("lastCollectionTime")),
+            shares_reachable=_int(data.get("sharesReachable")),
+            commitments_digest=_str(data.get("commitmentsDigest")),
+            nodes=_each(data.get("nodes"), NodeStatus.from_dict),
+            bad_shares=_each(data.get("badShares"), BadShare.from_dict),
+            ledger=LedgerSummary.from_dict(ledger) if isinstance(ledger, Mapping) else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, for ``patch_namespaced_custom_object_status``."""
@@ -179,6 +242,11 @@ class CheckpointSummary:
     root_hash: str
     note: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckpointSummary:
+        """Read ``status.checkpoint``."""
+        return cls(int(data["size"]), str(data["rootHash"]), _str(data.get("note")))
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return _compact({"size": self.size, "rootHash": self.root_hash, "note": self.note})
@@ -193,6 +261,20 @@ class ShareNodeStatus:
     ledger_size: int | None = None
     checkpoint: CheckpointSummary | None = None
     last_heartbeat_time: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ShareNodeStatus:
+        """Read a ShareNode's ``status`` (absent fields stay None)."""
+        checkpoint = data.get("checkpoint")
+        return cls(
+            conditions=_each(data.get("conditions"), Condition.from_dict),
+            shares_held=_int(data.get("sharesHeld")),
+            ledger_size=_int(data.get("ledgerSize")),
+            checkpoint=CheckpointSummary.from_dict(checkpoint)
+            if isinstance(checkpoint, Mapping)
+            else None,
+            last_heartbeat_time=_read_time(data.get("lastHeartbeatTime")),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""

@@ -549,6 +549,96 @@ def test_set_condition_keeps_transition_time_while_status_holds() -> None:
     assert [c.last_transition_time for c in flipped] == [t1]
 
 
+_times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+).map(lambda t: t.replace(microsecond=0))
+_conditions = st.lists(
+    st.builds(
+        Condition,
+        st.sampled_from(ConditionType).map(str),
+        st.sampled_from(ConditionStatus),
+        st.sampled_from(Reason).map(str),
+        st.text(max_size=20),
+        _times,
+        st.none() | st.integers(0, 99),
+    ),
+    max_size=3,
+).map(tuple)
+_ints = st.none() | st.integers(0, 10**6)
+_fingerprints = st.none() | st.from_regex(r"\A[0-9a-f]{8}\Z")
+
+
+@given(
+    st.builds(
+        SecretStatus,
+        st.none() | _conditions,
+        _ints,
+        _ints,
+        _ints,
+        st.none() | _times,
+        st.none() | _times,
+        _ints,
+        st.none() | st.text(max_size=8),
+        st.none()
+        | st.lists(
+            st.builds(
+                NodeStatus,
+                st.text(min_size=1, max_size=8),
+                st.integers(1, 16),
+                st.sampled_from(NodeState),
+                st.text(max_size=8),
+                _fingerprints,
+                _fingerprints,
+            ),
+            max_size=3,
+        ).map(tuple),
+        st.none()
+        | st.lists(st.builds(models.BadShare, st.text(max_size=8), st.integers(0, 99), _times)).map(
+            tuple
+        ),
+        st.none() | st.builds(models.LedgerSummary, st.integers(0, 99), st.none() | _times),
+    )
+)
+def test_secret_status_round_trips(status: SecretStatus) -> None:
+    assert SecretStatus.from_dict(status.to_dict()) == status
+
+
+@given(
+    st.builds(
+        models.ShareNodeStatus,
+        st.none() | _conditions,
+        _ints,
+        _ints,
+        st.none()
+        | st.builds(
+            models.CheckpointSummary,
+            st.integers(0, 99),
+            st.text(max_size=8),
+            st.none() | st.text(max_size=30),
+        ),
+        st.none() | _times,
+    )
+)
+def test_share_node_status_round_trips(status: models.ShareNodeStatus) -> None:
+    assert models.ShareNodeStatus.from_dict(status.to_dict()) == status
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-01-01T01:00:00Z", "2026-01-01T01:00:00.000Z", "2026-01-01T02:00:00+01:00"],
+    ids=["zulu", "fraction", "offset"],
+)
+def test_parse_time_reads_rfc3339(text: str) -> None:
+    assert models.parse_time(text) == datetime(2026, 1, 1, 1, tzinfo=UTC)
+
+
+def test_times_must_carry_a_timezone() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        models.parse_time("2026-01-01T01:00:00")
+    with pytest.raises(ValueError, match="timezone"):
+        models.format_time(datetime(2026, 1, 1))
+
+
 def _status_paths(schema: Schema, prefix: str) -> set[str]:
     props = schema.get("properties") or (schema.get("items") or {}).get("properties") or {}
     out = set()
