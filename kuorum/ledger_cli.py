@@ -83,13 +83,15 @@ def collect(items: list[dict[str, Any]]) -> list[Evidence]:
     witnessed size can then be ahead of the log fetched for it (no false "rollback").
     """
     from kuorum.ledger import Checkpoint, SignedNote
+    from kuorum.models import ShareNode
 
     nodes: list[tuple[Evidence, _Client | None]] = []
     for item in items:
         spec = item.get("spec") or {}
         evidence = Evidence(item["metadata"]["name"], str(spec.get("signingKey", "")))
         try:
-            node = _Client(str(spec.get("endpoint", "")), str(spec.get("tlsCertificate", "")))
+            parsed = ShareNode.from_object(item).spec
+            node = _Client(parsed.endpoint, parsed.tls_certificate)
             evidence.witnessed = json.loads(node.get("/v1/ledger/witnessed"))
         except Exception as error:  # any failure is evidence against the node
             evidence.problems.append(f"could not fetch its ledger: {type(error).__name__}: "

@@ -9,70 +9,77 @@ that pinned the old key refuse the new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import datetime
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from kubernetes import client
 
 from kuorum.kube.errors import brief
 from kuorum.kube.sharenodes import get_share_node, patch_share_node_status, register_share_node
+from kuorum.models import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    Reason,
+    ShareNodeSpec,
+    ShareNodeStatus,
+    set_condition,
+)
 
 log = logging.getLogger("kuorum.node.registration")
 
 REGISTRATION_RETRY = 5.0
 """Longest wait between registration attempts (seconds): readiness waits on it."""
 
-StatusSource = Callable[[], Awaitable[dict[str, Any]]]
-"""Returns the node-specific status fields (sharesHeld, ledgerSize, checkpoint)."""
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+StatusSource = Callable[[], Awaitable[ShareNodeStatus]]
+"""Returns the node's counters and checkpoint; conditions and heartbeat time are added."""
 
 
 class Registration:
     """Registers the ShareNode ``name`` and refreshes its status every interval."""
 
-    def __init__(self, api: client.ApiClient, name: str, spec: dict[str, Any],
+    def __init__(self, api: client.ApiClient, name: str, spec: ShareNodeSpec,
                  status: StatusSource) -> None:
         self._api = api
         self._name = name
         self._spec = spec
         self._status = status
-        self._ready_since: str | None = None
+        self._conditions: list[Condition] = []
         self.registered = asyncio.Event()
 
     async def register(self) -> None:
         """Create or update the ShareNode spec, warning if it named other keys."""
+        spec = self._spec.to_dict()
         existing = await asyncio.to_thread(get_share_node, self._api, self._name)
         if existing is not None:
-            old = existing.get("spec", {})
+            old = existing.get("spec") or {}
             for field in ("signingKey", "encryptionKey"):
-                if old.get(field) not in (None, self._spec[field]):
+                if old.get(field) not in (None, spec[field]):
                     log.error("ShareNode %s: spec.%s changes from the registered key to a new "
                               "one (data directory lost or replaced?); clients that pinned the "
                               "old key will refuse this node until an administrator re-trusts "
                               "it", self._name, field)
-        await asyncio.to_thread(register_share_node, self._api, self._name, self._spec)
+            for condition in (existing.get("status") or {}).get("conditions") or []:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._conditions.append(Condition.from_dict(condition))
+        await asyncio.to_thread(register_share_node, self._api, self._name, spec)
         await self.heartbeat()
         self.registered.set()
-        log.info("ShareNode %s registered at %s", self._name, self._spec["endpoint"])
+        log.info("ShareNode %s registered at %s", self._name, self._spec.endpoint)
 
     async def heartbeat(self) -> None:
         """Write Ready, the node's counters and lastHeartbeatTime into the status."""
-        now = _now()
-        self._ready_since = self._ready_since or now
-        status = {
-            "conditions": [{
-                "type": "Ready", "status": "True", "reason": "Serving",
-                "message": "accepting requests", "lastTransitionTime": self._ready_since,
-            }],
-            "lastHeartbeatTime": now,
-            **await self._status(),
-        }
-        await asyncio.to_thread(patch_share_node_status, self._api, self._name, status)
+        now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        ready = Condition(ConditionType.READY, ConditionStatus.TRUE, Reason.SERVING,
+                          "accepting requests", now)
+        self._conditions = set_condition(self._conditions, ready)
+        status = dataclasses.replace(await self._status(), conditions=tuple(self._conditions),
+                                     last_heartbeat_time=now)
+        await asyncio.to_thread(patch_share_node_status, self._api, self._name,
+                                status.to_dict())
 
     async def run(self, interval: float) -> None:
         """Register (retrying until the apiserver answers), then heartbeat forever."""

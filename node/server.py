@@ -14,13 +14,14 @@ import logging
 import signal
 import ssl
 import sys
-from typing import Any
 
 from aiohttp import web
 
+from kuorum.errors import UserError
 from kuorum.kube.client import api_client
 from kuorum.kube.tokenreview import review_token
 from kuorum.ledger import Checkpoint, Cosigner, SignedNote, audit_node
+from kuorum.models import CheckpointSummary, InvalidSpec, ShareNodeSpec, ShareNodeStatus
 from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
@@ -54,14 +55,17 @@ def server_context(identity: Identity) -> ssl.SSLContext:
     return context
 
 
-def share_node_spec(settings: NodeSettings, identity: Identity) -> dict[str, Any]:
-    """The ShareNode spec this node publishes."""
-    return {
-        "endpoint": settings.endpoint,
-        "zone": settings.zone,
-        **identity.keys.public().to_dict(),
-        "tlsCertificate": identity.certificate_pem,
-    }
+def share_node_spec(settings: NodeSettings, identity: Identity) -> ShareNodeSpec:
+    """The ShareNode spec this node publishes, checked against the CRD's own limits."""
+    try:
+        return ShareNodeSpec.from_dict({
+            "endpoint": settings.endpoint,
+            "zone": settings.zone,
+            **identity.keys.public().to_dict(),
+            "tlsCertificate": identity.certificate_pem,
+        })
+    except InvalidSpec as error:
+        raise UserError(f"node {settings.name} cannot register: {error}") from None
 
 
 def check_own_ledger(name: str, storage: Storage, ledger: NodeLog) -> None:
@@ -97,12 +101,12 @@ async def run(settings: NodeSettings) -> None:
         cache_seconds=settings.token_cache_seconds,
     )
 
-    async def status() -> dict[str, Any]:
+    async def status() -> ShareNodeStatus:
         note = await custody.checkpoint_with_cosignatures()
         checkpoint = Checkpoint.parse(SignedNote.parse(note.encode()).text.encode())
-        return {"sharesHeld": custody.shares_held, "ledgerSize": ledger.size,
-                "checkpoint": {"size": checkpoint.size, "note": note,
-                               "rootHash": base64.b64encode(checkpoint.root_hash).decode()}}
+        root = base64.b64encode(checkpoint.root_hash).decode()
+        return ShareNodeStatus(shares_held=custody.shares_held, ledger_size=ledger.size,
+                               checkpoint=CheckpointSummary(checkpoint.size, root, note))
 
     registration = Registration(kube, settings.name, share_node_spec(settings, identity), status)
     app = build_app(

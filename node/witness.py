@@ -34,6 +34,7 @@ from kuorum.ledger.entries import MAX_REASON, EntryKind
 from kuorum.ledger.errors import LedgerError
 from kuorum.ledger.merkle import EMPTY_ROOT
 from kuorum.ledger.note import Ed25519NoteVerifier, NoteVerifier
+from kuorum.models import InvalidSpec, ShareNode
 from kuorum.node.custody import Custody
 from kuorum.node.log import entry
 from kuorum.node.metrics import NodeMetrics
@@ -71,16 +72,18 @@ class Peer:
 
 
 def peers_from(items: list[dict[str, Any]], own_name: str) -> list[Peer]:
-    """Peers with complete registrations, excluding this node."""
+    """Peers with valid registrations, excluding this node."""
     peers = []
     for item in items:
-        spec = item.get("spec") or {}
-        name = item["metadata"]["name"]
-        if name == own_name or not all(spec.get(f) for f in
-                                       ("endpoint", "signingKey", "tlsCertificate")):
+        try:
+            node = ShareNode.from_object(item)
+        except InvalidSpec as error:
+            log.debug("skipping an unusable ShareNode for witnessing: %s", error)
             continue
-        peers.append(Peer(name, str(spec["endpoint"]).rstrip("/"), str(spec["signingKey"]),
-                          str(spec["tlsCertificate"])))
+        if node.name != own_name:
+            peers.append(Peer(node.name, node.spec.endpoint.rstrip("/"),
+                              base64.b64encode(node.spec.signing_key).decode(),
+                              node.spec.tls_certificate))
     return peers
 
 
