@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from kuorum import names
 from kuorum.webhook.annotations import (
@@ -15,6 +18,9 @@ from kuorum.webhook.annotations import (
     requests_injection,
 )
 from kuorum.webhook.denials import AnnotationError
+from kuorum.webhook.patch import build
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pod.yaml"
 
 
 def test_env_entries_with_namespace_mapping_and_all_keys() -> None:
@@ -122,3 +128,25 @@ def test_only_the_true_label_requests_injection(
     labels: dict[str, str] | None, expected: bool
 ) -> None:
     assert requests_injection(labels) is expected
+
+
+def test_the_example_manifests_parse_and_inject_only_the_named_containers() -> None:
+    pod, deployment = yaml.safe_load_all(EXAMPLE.read_text())
+    request = parse(pod["metadata"]["annotations"])
+    assert request.secrets() == (
+        SecretRef("db"),
+        SecretRef("payments", "finance"),
+        SecretRef("tls"),
+    )
+    targets = {ref: ref.name for ref in request.secrets()}
+    patch = build(pod, request, targets, namespace=pod["metadata"]["namespace"])
+    containers = {
+        tuple(op["path"].split("/")[2:4])
+        for op in patch
+        if op["path"].startswith(("/spec/containers/", "/spec/initContainers/"))
+    }
+    assert containers == {("containers", "0"), ("initContainers", "0")}  # not the shipper
+    template = deployment["spec"]["template"]["metadata"]
+    assert requests_injection(template["labels"])
+    assert parse(template["annotations"]).secrets() == (SecretRef("db"),)
+    assert deployment["metadata"]["annotations"][names.RESTART_ON_ROTATION_ANNOTATION] == "true"
