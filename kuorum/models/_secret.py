@@ -225,6 +225,10 @@ class Source:
     from_secret: FromSecret | None = None
     sealed: Sealed | None = None
 
+    def __post_init__(self) -> None:
+        if sum(part is not None for part in self._parts()) != 1:
+            raise ValueError("a Source needs exactly one of generate, from_secret, sealed")
+
     @classmethod
     def from_dict(cls, data: object, *, where: str) -> Source:
         """Parse ``spec.source`` and insist on exactly one source."""
@@ -233,17 +237,13 @@ class Source:
         if len(chosen) != 1:
             problem = "sets none" if not chosen else f"sets {' and '.join(chosen)}"
             raise InvalidSpec(where, f"{problem} of {', '.join(SOURCES)}", "set exactly one source")
-        return cls(
-            Generate.from_dict(data["generate"], where=f"{where}.generate")
-            if chosen == ["generate"]
-            else None,
-            FromSecret.from_dict(data["fromSecret"], where=f"{where}.fromSecret")
-            if chosen == ["fromSecret"]
-            else None,
-            Sealed.from_dict(data["sealed"], where=f"{where}.sealed")
-            if chosen == ["sealed"]
-            else None,
-        )
+        (key,) = chosen
+        path = f"{where}.{key}"
+        if key == "generate":
+            return cls(generate=Generate.from_dict(data[key], where=path))
+        if key == "fromSecret":
+            return cls(from_secret=FromSecret.from_dict(data[key], where=path))
+        return cls(sealed=Sealed.from_dict(data[key], where=path))
 
     @property
     def kind(self) -> str:

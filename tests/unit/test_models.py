@@ -112,6 +112,15 @@ def test_target_name_defaults_to_the_resource_name() -> None:
     assert DecentralizedSecret.from_object(obj).target_name == "db"
 
 
+def test_a_source_is_exactly_one_source() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        models.Source()
+    only = models.FromSecret("legacy")
+    with pytest.raises(ValueError, match="exactly one"):
+        models.Source(models.Generate((models.GeneratedKey("a"),)), only)
+    assert models.Source(from_secret=only).kind == "fromSecret"
+
+
 def test_sealed_source_decodes_binary_fields() -> None:
     sealed = DecentralizedSecretSpec.from_dict(sealed_spec()).source.sealed
     assert sealed is not None
