@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kuorum.node import requests
 from kuorum.node.auth import Caller, Refused, TokenAuthenticator
 from kuorum.node.custody import Custody
-from kuorum.node.errors import BadRequest, NodeError
+from kuorum.node.errors import BadRequest, Forbidden, NodeError, Unauthenticated
 from kuorum.node.metrics import NodeMetrics, RefusalReason
 from kuorum.node.storage import Storage
 from kuorum.node.witness import WitnessServer
@@ -91,24 +91,8 @@ async def _operator(request: web.Request, action: str, namespace: str, name: str
                                           namespace=namespace, name=name)
         log.warning("refused %s of %s for %s: %s", action, slot or f"{namespace}/{name}",
                     refused.actor or "anonymous", refused.reason)
-        raise _Answer(error_response(refused.status, refused.reason)) from None
-
-
-class _Answer(Exception):
-    """Carries a finished response out of a helper (refusals)."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _answers(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except _Answer as answer:
-            return answer.response
-    return wrapped
+        error = Forbidden if refused.status == 403 else Unauthenticated
+        raise error(refused.reason) from None
 
 
 # -- custody ---------------------------------------------------------------------------
@@ -235,11 +219,11 @@ def build_app(*, custody: Custody, auth: TokenAuthenticator, witness: WitnessSer
     app[CUSTODY], app[AUTH], app[WITNESS], app[METRICS], app[READY] = (
         custody, auth, witness, metrics_, ready)
     shares = "/v1/shares/{namespace}/{name}"
-    app.router.add_put(shares + "/{version}", _answers(put_share))
-    app.router.add_get(shares, _answers(list_shares))
-    app.router.add_post(shares + "/{version}/release", _answers(release_share))
-    app.router.add_delete(shares, _answers(destroy_shares))
-    app.router.add_delete(shares + "/{version}", _answers(destroy_shares))
+    app.router.add_put(shares + "/{version}", put_share)
+    app.router.add_get(shares, list_shares)
+    app.router.add_post(shares + "/{version}/release", release_share)
+    app.router.add_delete(shares, destroy_shares)
+    app.router.add_delete(shares + "/{version}", destroy_shares)
     app.router.add_get("/v1/ledger/checkpoint", checkpoint)
     app.router.add_get("/v1/ledger/entries", entries)
     app.router.add_get("/v1/ledger/proof/inclusion", inclusion)

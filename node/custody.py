@@ -96,13 +96,12 @@ class Custody:
     # -- writer-thread helpers ---------------------------------------------------------
 
     def _append(self, *entries: Entry, put: StoredShare | None = None,
-                erase: tuple[str, str, list[int]] | None = None) -> int:
-        """Append entries (with ``put``/``erase`` in the same transaction); the first index."""
+                erase: tuple[str, str, list[int]] | None = None) -> None:
+        """Append entries, with ``put``/``erase`` in the same transaction."""
         batch = self._log.prepare(entries)
         self._storage.commit(batch.appends, size=batch.size, checkpoint=batch.checkpoint,
                              put=put, erase=erase)
         self._log.accept(batch)
-        return batch.appends[0].index
 
     async def record_start(self) -> None:
         """Log the node's key on a fresh ledger, then that this process started."""

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum.ledger import merkle
 from kuorum.ledger.checkpoint import Checkpoint, sign_checkpoint
-from kuorum.ledger.entries import Entry, EntryKind
+from kuorum.ledger.entries import MAX_ACTOR, Entry, EntryKind
 from kuorum.ledger.note import Ed25519NoteSigner
 from kuorum.node.errors import NotFound
 from kuorum.node.storage import Append
@@ -89,6 +89,10 @@ class NodeLog:
 
 def entry(kind: EntryKind, actor: str, *, namespace: str | None = None, name: str | None = None,
           version: int | None = None, index: int | None = None, reason: str = "") -> Entry:
-    """A ledger entry stamped with the current time."""
-    return Entry(kind=kind, time=datetime.datetime.now(datetime.UTC), actor=actor,
+    """A ledger entry stamped with the current time.
+
+    Identities longer than the entry format allows (a 253-character ServiceAccount in a
+    63-character namespace) are cut rather than lost with the whole entry.
+    """
+    return Entry(kind=kind, time=datetime.datetime.now(datetime.UTC), actor=actor[:MAX_ACTOR],
                  namespace=namespace, name=name, version=version, index=index, reason=reason)
