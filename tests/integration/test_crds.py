@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from kubernetes import client
+from modelkit import specs
 
 from kuorum import names
 from kuorum.cluster.controlplane import ControlPlane
@@ -244,6 +246,26 @@ def test_valid_secrets_are_stored_as_written(
     created = create_secret(api, namespace, spec)
     assert created["spec"] == spec  # nothing pruned, no server-side defaults (no drift)
     DecentralizedSecretSpec.from_dict(created["spec"])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=specs())
+def test_apiserver_accepts_every_spec_python_accepts(
+    api: client.CustomObjectsApi, namespace: str, spec: DecentralizedSecretSpec
+) -> None:
+    """The CEL rules and the Python parser agree on valid specs, and nothing is defaulted."""
+    body = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.SECRET_KIND,
+        "metadata": {"name": _name()},
+        "spec": spec.to_dict(),
+    }
+    stored = api.create_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, body, dry_run="All"
+    )
+    assert stored["spec"] == body["spec"]
 
 
 @pytest.mark.parametrize("kem, size", [("MLKEM768_X25519", 1216), ("X25519", 32)])

@@ -13,10 +13,10 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from modelkit import specs
 
 from kuorum import models
 from kuorum.models import (
-    Access,
     Charset,
     Condition,
     ConditionStatus,
@@ -455,50 +455,6 @@ def test_sealed_values_never_appear_in_errors() -> None:
 
 
 # --- round trips (hypothesis) -----------------------------------------------------------
-
-_names = st.from_regex(r"\A[a-z]([-a-z0-9]{0,10}[a-z0-9])?\Z")
-_keys = st.lists(
-    st.builds(
-        models.GeneratedKey,
-        st.from_regex(r"\A[-._a-zA-Z0-9]{1,20}\Z"),
-        st.integers(1, 4096),
-        st.sampled_from(Charset),
-    ),
-    min_size=1,
-    max_size=5,
-    unique_by=lambda k: k.name,
-)
-
-
-@st.composite
-def specs(draw: st.DrawFn) -> DecentralizedSecretSpec:
-    shares = draw(st.integers(1, 16))
-    namespaces = draw(st.none() | st.lists(_names, min_size=1, max_size=4, unique=True))
-    accounts = draw(
-        st.none()
-        | st.lists(
-            st.tuples(st.none() | _names, _names).map(lambda p: ":".join(x for x in p if x)),
-            min_size=1,
-            max_size=4,
-            unique=True,
-        )
-    )
-    rotation = draw(
-        st.none() | st.integers(60, 10**7).map(lambda s: models.Rotation(timedelta(seconds=s)))
-    )
-    return DecentralizedSecretSpec(
-        threshold=draw(st.integers(1, shares)),
-        shares=shares,
-        source=models.Source(generate=models.Generate(tuple(draw(_keys)))),
-        rotation=rotation,
-        target=models.Target(draw(st.none() | _names), "Opaque"),
-        access=None
-        if namespaces is None and accounts is None
-        else Access(
-            None if namespaces is None else tuple(namespaces),
-            None if accounts is None else tuple(accounts),
-        ),
-    )
 
 
 @given(specs())
