@@ -14,8 +14,11 @@ import logging
 import signal
 import ssl
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
+from kubernetes.client import ApiClient
 
 from kuorum.errors import UserError
 from kuorum.kube.client import api_client
@@ -85,15 +88,25 @@ def check_own_ledger(name: str, storage: Storage, ledger: NodeLog) -> None:
 
 
 async def run(settings: NodeSettings) -> None:
-    """Serve until a termination signal."""
+    """Serve until a termination signal; queued writes finish before the database closes."""
     identity = await asyncio.to_thread(load_or_create, settings.data_dir, name=settings.name,
                                        kem=settings.kem, sans=settings.tls_sans)
+    spec = share_node_spec(settings, identity)
     storage = await asyncio.to_thread(Storage, settings.data_dir / DATABASE)
     ledger = NodeLog(settings.origin, identity.keys.signing, storage.leaf_hashes())
     await asyncio.to_thread(check_own_ledger, settings.name, storage, ledger)
     custody = Custody(storage, ledger, identity.keys, settings.name)
-    await custody.record_start()
     kube = api_client(settings.kubeconfig)
+    try:
+        await custody.record_start()
+        await _serve(settings, identity, spec, custody, kube)
+    finally:
+        await asyncio.to_thread(custody.close)
+        kube.close()
+
+
+async def _serve(settings: NodeSettings, identity: Identity, spec: ShareNodeSpec,
+                 custody: Custody, kube: ApiClient) -> None:
     metrics = NodeMetrics()
     auth = TokenAuthenticator(
         lambda token: review_token(kube, token, NODE_TOKEN_AUDIENCE),
@@ -105,10 +118,10 @@ async def run(settings: NodeSettings) -> None:
         note = await custody.checkpoint_with_cosignatures()
         checkpoint = Checkpoint.parse(SignedNote.parse(note.encode()).text.encode())
         root = base64.b64encode(checkpoint.root_hash).decode()
-        return ShareNodeStatus(shares_held=custody.shares_held, ledger_size=ledger.size,
+        return ShareNodeStatus(shares_held=custody.shares_held, ledger_size=custody.ledger_size,
                                checkpoint=CheckpointSummary(checkpoint.size, root, note))
 
-    registration = Registration(kube, settings.name, share_node_spec(settings, identity), status)
+    registration = Registration(kube, settings.name, spec, status)
     app = build_app(
         custody=custody, auth=auth, metrics_=metrics, ready=registration.registered.is_set,
         witness=WitnessServer(custody, Cosigner(settings.origin, identity.keys.signing),
@@ -116,29 +129,38 @@ async def run(settings: NodeSettings) -> None:
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=server_context(identity))
-    await site.start()
-    log.info("node %s serving on https://%s:%d (endpoint %s, ledger %s, %d shares held)",
-             settings.name, settings.host, settings.port, settings.endpoint, settings.origin,
-             custody.shares_held)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port,
+                           ssl_context=server_context(identity))
+        try:
+            await site.start()
+        except OSError as error:
+            raise UserError(f"node {settings.name} cannot listen on {settings.host}:"
+                            f"{settings.port}: {error.strerror}; choose another --listen") from None
+        log.info("node %s serving on https://%s:%d (endpoint %s, ledger %s, %d shares held)",
+                 settings.name, settings.host, settings.port, settings.endpoint,
+                 settings.origin, custody.shares_held)
+        await _until_signalled(
+            registration.run(settings.heartbeat_interval),
+            WitnessClient(kube, custody, settings.name, metrics).run(settings.witness_interval),
+        )
+        log.info("node %s stopping", settings.name)
+    finally:
+        await runner.cleanup()
+
+
+async def _until_signalled(*background: Coroutine[Any, Any, None]) -> None:
+    """Run ``background`` until SIGTERM or SIGINT, then cancel it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    witness = WitnessClient(kube, custody, settings.name, metrics)
-    tasks = [
-        asyncio.create_task(registration.run(settings.heartbeat_interval)),
-        asyncio.create_task(witness.run(settings.witness_interval)),
-    ]
+    tasks = [asyncio.create_task(coroutine) for coroutine in background]
     try:
         await stop.wait()
-        log.info("node %s stopping", settings.name)
     finally:
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await runner.cleanup()
-        await asyncio.to_thread(custody.close)
-        kube.close()
