@@ -35,6 +35,7 @@ test-kind: $(STAMP)
 	$(BIN)/pytest tests/kind -m kind
 
 lint: $(STAMP)
+	$(BIN)/python -m kuorum.models --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -42,6 +43,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## crds: regenerate crds/*.yaml from kuorum/models (the one source of truth)
+crds: $(STAMP)
+	$(BIN)/python -m kuorum.models
 
 bench: $(STAMP)
 	$(BIN)/python bench/sharing.py

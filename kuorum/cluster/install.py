@@ -1,8 +1,8 @@
 """Install Kuorum's cluster objects on a control plane: CRDs, namespace, identities.
 
-The CRDs come from ``crds/`` and the RBAC rules from ``charts/kuorum/files/rbac/``:
-the same files the Helm chart installs, so a dev cluster grants each component exactly
-what a production install grants it.
+The CRDs come from ``kuorum.models`` (which also writes ``crds/``) and the RBAC rules
+from ``charts/kuorum/files/rbac/``: what the Helm chart installs, so a dev cluster grants
+each component exactly what a production install grants it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from kuorum import names
+from kuorum import models, names
 from kuorum.cluster.processes import wait_until
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-CRD_DIRECTORY = REPOSITORY / "crds"
 RBAC_DIRECTORY = REPOSITORY / "charts" / "kuorum" / "files" / "rbac"
 COMPONENT_ACCOUNTS = {
     "operator": names.OPERATOR_ACCOUNT,
@@ -27,9 +26,9 @@ COMPONENT_ACCOUNTS = {
 }
 
 
-def crd_manifests(directory: Path = CRD_DIRECTORY) -> list[dict[str, Any]]:
-    """Read every CRD manifest of ``directory``."""
-    return [yaml.safe_load(path.read_text()) for path in sorted(directory.glob("*.yaml"))]
+def crd_manifests() -> list[dict[str, Any]]:
+    """Kuorum's CRDs, generated from the resource models."""
+    return models.crds()
 
 
 def apply_crds(
