@@ -58,8 +58,7 @@ class Connection:
 
     def __init__(self, host: str, port: int, context: Any, token: str) -> None:
         self._connection = http.client.HTTPSConnection(host, port, context=context, timeout=30)
-        self._headers = {"Authorization": f"Bearer {token}",
-                         "Content-Type": "application/json"}
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
         self._connection.request(method, path, body=body, headers=self._headers)
@@ -82,8 +81,7 @@ def timed(action: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-def concurrent_rate(make: Callable[[], Callable[[], object]], clients: int,
-                    runs: int) -> float:
+def concurrent_rate(make: Callable[[], Callable[[], object]], clients: int, runs: int) -> float:
     """Calls per second with ``clients`` threads, each on its own connection."""
     actions = [make() for _ in range(clients)]
     for action in actions:
@@ -114,19 +112,37 @@ def start_node(plane: ControlPlane, directory: Path) -> tuple[int, Supervisor]:
     kubeconfig = plane.kubeconfig_for(NAMESPACE, names.NODE_ACCOUNT)
     port = free_port()
     supervisor = Supervisor(directory, tie_to_parent=True)
-    supervisor.start("bench-node", [
-        sys.executable, "-m", "kuorum", "node", "--name", "bench-node",
-        "--data-dir", str(directory / "data"), "--listen", f"127.0.0.1:{port}",
-        "--tls-san", "127.0.0.1", "--kubeconfig", str(kubeconfig),
-        "--operator-identity", OPERATOR, "--heartbeat-interval", "30",
-    ])
+    supervisor.start(
+        "bench-node",
+        [
+            sys.executable,
+            "-m",
+            "kuorum",
+            "node",
+            "--name",
+            "bench-node",
+            "--data-dir",
+            str(directory / "data"),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--tls-san",
+            "127.0.0.1",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--operator-identity",
+            OPERATOR,
+            "--heartbeat-interval",
+            "30",
+        ],
+    )
     certificate = directory / "data" / "tls.crt"
 
     def ready() -> bool:
         if not certificate.exists():
             return False
         probe = http.client.HTTPSConnection(
-            "127.0.0.1", port, context=pinned_context(certificate.read_text()), timeout=2)
+            "127.0.0.1", port, context=pinned_context(certificate.read_text()), timeout=2
+        )
         try:
             probe.request("GET", "/readyz")
             return probe.getresponse().status == 200
@@ -135,8 +151,9 @@ def start_node(plane: ControlPlane, directory: Path) -> tuple[int, Supervisor]:
         finally:
             probe.close()
 
-    wait_until(ready, timeout=60, what="bench node", interval=0.2,
-               log=supervisor.log_path("bench-node"))
+    wait_until(
+        ready, timeout=60, what="bench node", interval=0.2, log=supervisor.log_path("bench-node")
+    )
     return port, supervisor
 
 
@@ -164,11 +181,13 @@ def main() -> None:
     print_table(rows, rates, args)
 
 
-def measure(plane: ControlPlane, port: int, runs: int, clients: int
-            ) -> tuple[list[tuple[str, float, str, float]], dict[str, float]]:
+def measure(
+    plane: ControlPlane, port: int, runs: int, clients: int
+) -> tuple[list[tuple[str, float, str, float]], dict[str, float]]:
     custom = client.CustomObjectsApi(plane.api_client())
-    spec = custom.get_cluster_custom_object(names.GROUP, names.VERSION, names.NODE_PLURAL,
-                                            "bench-node")["spec"]
+    spec = custom.get_cluster_custom_object(
+        names.GROUP, names.VERSION, names.NODE_PLURAL, "bench-node"
+    )["spec"]
     keys = NodePublicKeys.from_dict(spec)
     node_context = pinned_context(spec["tlsCertificate"])
     token = plane.token(NAMESPACE, names.OPERATOR_ACCOUNT, audience=names.NODE_TOKEN_AUDIENCE)
@@ -178,13 +197,18 @@ def measure(plane: ControlPlane, port: int, runs: int, clients: int
     def store_body(version: int) -> bytes:
         dealt = sharing.split(sharing.new_data_key(), 3, 5)
         context = ShareContext("bench", "db", version, 1, "bench-node", "store")
-        sealed = seal_share(dealt.shares[0], recipient=keys.encryption, context=context,
-                            sender=dealer)
-        return json.dumps({
-            "index": 1, "threshold": 3,
-            "sealedShare": base64.b64encode(sealed.to_bytes()).decode(),
-            "commitments": base64.b64encode(dealt.commitments.to_bytes()).decode(),
-            "payload": base64.b64encode(b"x" * 256).decode()}).encode()
+        sealed = seal_share(
+            dealt.shares[0], recipient=keys.encryption, context=context, sender=dealer
+        )
+        return json.dumps(
+            {
+                "index": 1,
+                "threshold": 3,
+                "sealedShare": base64.b64encode(sealed.to_bytes()).decode(),
+                "commitments": base64.b64encode(dealt.commitments.to_bytes()).decode(),
+                "payload": base64.b64encode(b"x" * 256).decode(),
+            }
+        ).encode()
 
     stores = iter([(version, store_body(version)) for version in range(1, count + 1)])
     writer = Connection("127.0.0.1", port, node_context, token)
@@ -194,9 +218,13 @@ def measure(plane: ControlPlane, port: int, runs: int, clients: int
         return writer.call("PUT", f"/v1/shares/bench/db/{version}", body)
 
     ephemeral = EncryptionPrivateKey.generate()
-    release = json.dumps({"recipientKey": base64.b64encode(
-        ephemeral.public_key().to_bytes()).decode(), "kem": ephemeral.kem,
-        "reason": "benchmark"}).encode()
+    release = json.dumps(
+        {
+            "recipientKey": base64.b64encode(ephemeral.public_key().to_bytes()).decode(),
+            "kem": ephemeral.kem,
+            "reason": "benchmark",
+        }
+    ).encode()
 
     def node_release() -> Callable[[], object]:
         connection = Connection("127.0.0.1", port, node_context, token)
@@ -205,11 +233,13 @@ def measure(plane: ControlPlane, port: int, runs: int, clients: int
     peer_token = grant_secret_access(plane)
     server = urlsplit(plane.server)
     apiserver_context = ssl.create_default_context(
-        cafile=plane.api_client().configuration.ssl_ca_cert)
+        cafile=plane.api_client().configuration.ssl_ca_cert
+    )
 
     def apiserver() -> Connection:
-        return Connection(str(server.hostname), int(server.port or 443), apiserver_context,
-                          peer_token)
+        return Connection(
+            str(server.hostname), int(server.port or 443), apiserver_context, peer_token
+        )
 
     secrets_path = f"/api/v1/namespaces/{NAMESPACE}/secrets"
     created = iter(range(count))
@@ -233,18 +263,33 @@ def measure(plane: ControlPlane, port: int, runs: int, clients: int
     writes = "kube-apiserver POST Secret (TLS, token, RBAC)"
     reads = "kube-apiserver GET Secret (TLS, token, RBAC)"
     rows = [
-        ("store 1 share (verify, ledger + fsync), p50", statistics.median(store_samples),
-         writes, statistics.median(create_samples)),
+        (
+            "store 1 share (verify, ledger + fsync), p50",
+            statistics.median(store_samples),
+            writes,
+            statistics.median(create_samples),
+        ),
         ("store 1 share, p99", p(store_samples, 99), writes, p(create_samples, 99)),
-        ("release 1 share (ledger + fsync, re-seal), 1 client, p50",
-         statistics.median(release_samples), reads, statistics.median(get_samples)),
+        (
+            "release 1 share (ledger + fsync, re-seal), 1 client, p50",
+            statistics.median(release_samples),
+            reads,
+            statistics.median(get_samples),
+        ),
         ("release 1 share, 1 client, p99", p(release_samples, 99), reads, p(get_samples, 99)),
-        (f"release 1 share, {clients} clients, time per release (1 / rate)",
-         1000 / release_rate, reads, 1000 / get_rate),
+        (
+            f"release 1 share, {clients} clients, time per release (1 / rate)",
+            1000 / release_rate,
+            reads,
+            1000 / get_rate,
+        ),
     ]
-    rates = {"node": release_rate, "peer": get_rate,
-             "node_1": 1000 / statistics.mean(release_samples),
-             "peer_1": 1000 / statistics.mean(get_samples)}
+    rates = {
+        "node": release_rate,
+        "peer": get_rate,
+        "node_1": 1000 / statistics.mean(release_samples),
+        "peer_1": 1000 / statistics.mean(get_samples),
+    }
     return rows, rates
 
 
@@ -252,35 +297,58 @@ def grant_secret_access(plane: ControlPlane) -> str:
     """A token of a ServiceAccount that may get and create Secrets in the namespace."""
     token = plane.token(NAMESPACE, "bench-peer")
     rbac = client.RbacAuthorizationV1Api(plane.api_client())
-    rbac.create_namespaced_role(NAMESPACE, {"metadata": {"name": "bench-peer"}, "rules": [
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]}]})
-    rbac.create_namespaced_role_binding(NAMESPACE, {
-        "metadata": {"name": "bench-peer"},
-        "subjects": [{"kind": "ServiceAccount", "name": "bench-peer", "namespace": NAMESPACE}],
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                    "name": "bench-peer"}})
+    rbac.create_namespaced_role(
+        NAMESPACE,
+        {
+            "metadata": {"name": "bench-peer"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]}],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        NAMESPACE,
+        {
+            "metadata": {"name": "bench-peer"},
+            "subjects": [{"kind": "ServiceAccount", "name": "bench-peer", "namespace": NAMESPACE}],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "bench-peer",
+            },
+        },
+    )
     authorization = client.AuthorizationV1Api(plane.api_client())
-    review = {"spec": {"user": f"system:serviceaccount:{NAMESPACE}:bench-peer",
-                       "resourceAttributes": {"namespace": NAMESPACE, "verb": "create",
-                                              "resource": "secrets"}}}
-    wait_until(lambda: bool(authorization.create_subject_access_review(review).status.allowed),
-               timeout=30, what="RBAC for the benchmark's Secret client")
+    review = {
+        "spec": {
+            "user": f"system:serviceaccount:{NAMESPACE}:bench-peer",
+            "resourceAttributes": {"namespace": NAMESPACE, "verb": "create", "resource": "secrets"},
+        }
+    }
+    wait_until(
+        lambda: bool(authorization.create_subject_access_review(review).status.allowed),
+        timeout=30,
+        what="RBAC for the benchmark's Secret client",
+    )
     return token
 
 
-def print_table(rows: list[tuple[str, float, str, float]], rates: dict[str, float],
-                args: argparse.Namespace) -> None:
+def print_table(
+    rows: list[tuple[str, float, str, float]], rates: dict[str, float], args: argparse.Namespace
+) -> None:
     print("| operation | Kuorum (ms) | peer | peer (ms) | ratio (Kuorum / peer) |")
     print("|---|---:|---|---:|---:|")
     for operation, ours, peer, theirs in rows:
         print(f"| {operation} | {ours:,.2f} | {peer} | {theirs:,.2f} | {ours / theirs:,.2f} |")
     print()
-    print(f"Releases per second: {rates['node_1']:,.0f} with 1 client, {rates['node']:,.0f} "
-          f"with {args.clients} clients (kube-apiserver Secret GETs: {rates['peer_1']:,.0f} "
-          f"and {rates['peer']:,.0f}).")
-    print(f"Machine: {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, {platform.platform()}. "
-          f"Command: python bench/node.py --runs {args.runs} --clients {args.clients}.")
+    print(
+        f"Releases per second: {rates['node_1']:,.0f} with 1 client, {rates['node']:,.0f} "
+        f"with {args.clients} clients (kube-apiserver Secret GETs: {rates['peer_1']:,.0f} "
+        f"and {rates['peer']:,.0f})."
+    )
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, {platform.platform()}. "
+        f"Command: python bench/node.py --runs {args.runs} --clients {args.clients}."
+    )
 
 
 if __name__ == "__main__":

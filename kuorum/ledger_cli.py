@@ -30,9 +30,11 @@ def register(subparsers: Any) -> None:
     ledger = subparsers.add_parser("ledger", help="inspect the share nodes' ledgers")
     actions = ledger.add_subparsers(dest="action", metavar="ACTION", required=True)
     verify = actions.add_parser(
-        "verify", help="audit every ShareNode's ledger; exit 1 on any problem",
+        "verify",
+        help="audit every ShareNode's ledger; exit 1 on any problem",
         description="Fetch each node's entries, checkpoint and the cosignatures its peers "
-                    "hold, and check them against the keys registered in its ShareNode.")
+        "hold, and check them against the keys registered in its ShareNode.",
+    )
     verify.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG or ~/.kube/config")
     verify.add_argument("--json", action="store_true", help="print one JSON document")
     verify.set_defaults(func=run_verify)
@@ -63,8 +65,9 @@ class _Client:
         self._context = pinned_context(certificate)
 
     def get(self, path: str) -> bytes:
-        connection = http.client.HTTPSConnection(self._host, self._port, context=self._context,
-                                                 timeout=TIMEOUT)
+        connection = http.client.HTTPSConnection(
+            self._host, self._port, context=self._context, timeout=TIMEOUT
+        )
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -94,8 +97,7 @@ def collect(items: list[dict[str, Any]]) -> list[Evidence]:
             node = _Client(parsed.endpoint, parsed.tls_certificate)
             evidence.witnessed = json.loads(node.get("/v1/ledger/witnessed"))
         except Exception as error:  # any failure is evidence against the node
-            evidence.problems.append(f"could not fetch its ledger: {type(error).__name__}: "
-                                     f"{error}")
+            evidence.problems.append(f"could not fetch its ledger: {type(error).__name__}: {error}")
             node = None
         nodes.append((evidence, node))
     for evidence, node in nodes:
@@ -108,12 +110,12 @@ def collect(items: list[dict[str, Any]]) -> list[Evidence]:
                 start = len(evidence.entries)
                 page = json.loads(node.get(f"/v1/ledger/entries?start={start}&end={size}"))
                 if not page["entries"]:
-                    raise OSError(f"served no entries from {start} although its checkpoint "
-                                  f"has size {size}")
+                    raise OSError(
+                        f"served no entries from {start} although its checkpoint has size {size}"
+                    )
                 evidence.entries += [base64.b64decode(entry) for entry in page["entries"]]
         except Exception as error:  # any failure is evidence against the node
-            evidence.problems.append(f"could not fetch its ledger: {type(error).__name__}: "
-                                     f"{error}")
+            evidence.problems.append(f"could not fetch its ledger: {type(error).__name__}: {error}")
     return [evidence for evidence, _ in nodes]
 
 
@@ -155,7 +157,8 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
             if state.get("signingKey") != subject.signing_key:
                 problems[subject.name].append(
                     f"peer {witness.name} pinned a different signing key for this node than "
-                    "its ShareNode shows now: the key was changed")
+                    "its ShareNode shows now: the key was changed"
+                )
             try:
                 verifier = CosignatureVerifier(origin(witness.name), key(witness.signing_key))
                 note = str(state["checkpoint"]).encode()
@@ -163,7 +166,8 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
             except (LedgerError, ValueError, KeyError) as error:
                 problems[witness.name].append(
                     f"its cosignature on the checkpoint of {subject.name} does not verify with "
-                    f"its registered key: {error}")
+                    f"its registered key: {error}"
+                )
                 continue
             reports[subject.name].append(WitnessReport(witness.name, verifier, note))
     results = []
@@ -177,8 +181,9 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
         if log_key is None or evidence.problems:
             results.append({"node": evidence.name, "ok": False, "problems": own})
             continue
-        result = audit_node(evidence.name, log_key, evidence.entries, evidence.checkpoint,
-                            reports[evidence.name]).to_json()
+        result = audit_node(
+            evidence.name, log_key, evidence.entries, evidence.checkpoint, reports[evidence.name]
+        ).to_json()
         result["problems"] = [*own, *result["problems"]]  # type: ignore[misc]
         result["ok"] = not result["problems"]
         results.append(result)
@@ -199,9 +204,11 @@ def run_verify(args: argparse.Namespace) -> int:
         print("no ShareNodes found: nothing to verify (right cluster? right --kubeconfig?)")
     for report in [] if args.json else reports:
         if report["ok"]:
-            print(f"{report['node']}: ok, tree size {report['treeSize']}, "
-                  f"{report['entries']} entries, "
-                  f"{report['witnesses']} witness checkpoints verified")
+            print(
+                f"{report['node']}: ok, tree size {report['treeSize']}, "
+                f"{report['entries']} entries, "
+                f"{report['witnesses']} witness checkpoints verified"
+            )
         else:
             print(f"{report['node']}: FAILED")
             for problem in report["problems"]:

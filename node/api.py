@@ -73,8 +73,9 @@ async def _json(request: web.Request) -> object:
         raise BadRequest("the body must be JSON (Content-Type: application/json)") from error
 
 
-async def _operator(request: web.Request, action: str, namespace: str, name: str,
-                    slot: requests.Slot | None = None) -> Caller:
+async def _operator(
+    request: web.Request, action: str, namespace: str, name: str, slot: requests.Slot | None = None
+) -> Caller:
     """Let only the operator through; ledger and count every refusal before answering."""
     try:
         return await request.app[AUTH].authorize_operator(request.headers.get("Authorization"))
@@ -86,11 +87,21 @@ async def _operator(request: web.Request, action: str, namespace: str, name: str
         else:
             reason = RefusalReason.MISSING_CREDENTIALS
         request.app[METRICS].refusals.labels(reason.value).inc()
-        await request.app[CUSTODY].refuse(action=action, actor=refused.actor,
-                                          reason=refused.reason, slot=slot,
-                                          namespace=namespace, name=name)
-        log.warning("refused %s of %s for %s: %s", action, slot or f"{namespace}/{name}",
-                    refused.actor or "anonymous", refused.reason)
+        await request.app[CUSTODY].refuse(
+            action=action,
+            actor=refused.actor,
+            reason=refused.reason,
+            slot=slot,
+            namespace=namespace,
+            name=name,
+        )
+        log.warning(
+            "refused %s of %s for %s: %s",
+            action,
+            slot or f"{namespace}/{name}",
+            refused.actor or "anonymous",
+            refused.reason,
+        )
         error = Forbidden if refused.status == 403 else Unauthenticated
         raise error(refused.reason) from None
 
@@ -117,8 +128,9 @@ async def put_share(request: web.Request) -> web.StreamResponse:
 
 
 async def list_shares(request: web.Request) -> web.StreamResponse:
-    namespace, name = requests.secret_ref(request.match_info["namespace"],
-                                          request.match_info["name"])
+    namespace, name = requests.secret_ref(
+        request.match_info["namespace"], request.match_info["name"]
+    )
     await _operator(request, "list", namespace, name)
     held = await request.app[CUSTODY].held(namespace, name)
     return web.json_response(held)
@@ -140,7 +152,8 @@ async def destroy_shares(request: web.Request) -> web.StreamResponse:
     slot = requests.slot(namespace, name, info["version"]) if "version" in info else None
     caller = await _operator(request, "destroy", namespace, name, slot)
     destroyed = await request.app[CUSTODY].destroy(
-        namespace, name, slot.version if slot else None, actor=caller.username)
+        namespace, name, slot.version if slot else None, actor=caller.username
+    )
     _update_gauges(request.app)
     return web.json_response({"destroyed": destroyed})
 
@@ -183,9 +196,18 @@ async def consistency(request: web.Request) -> web.StreamResponse:
 async def witnessed(request: web.Request) -> web.StreamResponse:
     """What this node cosigned for each peer log, and the key it pinned for it."""
     states = await request.app[CUSTODY].run(Storage.all_witnessed)
-    return web.json_response([
-        {"origin": state.origin, "signingKey": state.verifier_key, "size": state.size,
-         "rootHash": b64(state.root), "checkpoint": state.note} for state in states])
+    return web.json_response(
+        [
+            {
+                "origin": state.origin,
+                "signingKey": state.verifier_key,
+                "size": state.size,
+                "rootHash": b64(state.root),
+                "checkpoint": state.note,
+            }
+            for state in states
+        ]
+    )
 
 
 async def add_checkpoint(request: web.Request) -> web.StreamResponse:
@@ -212,12 +234,23 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def build_app(*, custody: Custody, auth: TokenAuthenticator, witness: WitnessServer,
-              metrics_: NodeMetrics, ready: Callable[[], bool]) -> web.Application:
+def build_app(
+    *,
+    custody: Custody,
+    auth: TokenAuthenticator,
+    witness: WitnessServer,
+    metrics_: NodeMetrics,
+    ready: Callable[[], bool],
+) -> web.Application:
     """The aiohttp application of one node."""
     app = web.Application(middlewares=[observe], client_max_size=MAX_BODY)
     app[CUSTODY], app[AUTH], app[WITNESS], app[METRICS], app[READY] = (
-        custody, auth, witness, metrics_, ready)
+        custody,
+        auth,
+        witness,
+        metrics_,
+        ready,
+    )
     shares = "/v1/shares/{namespace}/{name}"
     app.router.add_put(shares + "/{version}", put_share)
     app.router.add_get(shares, list_shares)

@@ -67,13 +67,17 @@ def _unauthenticated_reason(claims: dict[str, object], now: float) -> str:
     audiences = claims.get("aud")
     audience_list = audiences if isinstance(audiences, list) else [audiences]
     if audiences is not None and NODE_TOKEN_AUDIENCE not in audience_list:
-        return (f"token is not meant for audience {NODE_TOKEN_AUDIENCE}; request one with "
-                f"audience {NODE_TOKEN_AUDIENCE} (TokenRequest spec.audiences)")
+        return (
+            f"token is not meant for audience {NODE_TOKEN_AUDIENCE}; request one with "
+            f"audience {NODE_TOKEN_AUDIENCE} (TokenRequest spec.audiences)"
+        )
     expiry = claims.get("exp")
     if isinstance(expiry, int | float) and expiry <= now:
         return "token has expired; request a fresh service-account token"
-    return ("token was not accepted by TokenReview (invalid, expired, or its ServiceAccount "
-            "was deleted); request a fresh service-account token")
+    return (
+        "token was not accepted by TokenReview (invalid, expired, or its ServiceAccount "
+        "was deleted); request a fresh service-account token"
+    )
 
 
 class TokenAuthenticator:
@@ -137,6 +141,9 @@ def _bearer(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Refused(401, f"no bearer token; send 'Authorization: Bearer <token>' with a "
-                           f"service-account token for audience {NODE_TOKEN_AUDIENCE}")
+        raise Refused(
+            401,
+            f"no bearer token; send 'Authorization: Bearer <token>' with a "
+            f"service-account token for audience {NODE_TOKEN_AUDIENCE}",
+        )
     return token

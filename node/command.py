@@ -14,37 +14,75 @@ KEMS = ("MLKEM768_X25519", "X25519")
 def register(subparsers: Any) -> None:
     """Add ``kuorum node`` to the CLI."""
     parser = subparsers.add_parser(
-        "node", help="run a share node",
+        "node",
+        help="run a share node",
         description="Hold shares in durable custody, release them to the operator only, "
-                    "and keep a ledger that peers witness.")
+        "and keep a ledger that peers witness.",
+    )
     parser.add_argument("--name", required=True, help="ShareNode name (cluster-unique)")
-    parser.add_argument("--data-dir", type=Path, required=True,
-                        help="keys, TLS certificate and database live here (created 0700)")
-    parser.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT",
-                        help="address to serve HTTPS on (default 127.0.0.1:8443)")
-    parser.add_argument("--endpoint", help="URL clients dial, published in the ShareNode "
-                                           "(default https://<listen>)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="keys, TLS certificate and database live here (created 0700)",
+    )
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:8443",
+        metavar="HOST:PORT",
+        help="address to serve HTTPS on (default 127.0.0.1:8443)",
+    )
+    parser.add_argument(
+        "--endpoint", help="URL clients dial, published in the ShareNode (default https://<listen>)"
+    )
     parser.add_argument("--zone", default="", help="failure zone, published in the ShareNode")
-    parser.add_argument("--kubeconfig", type=Path,
-                        help="credentials of the node's ServiceAccount (default: in-cluster, "
-                             "$KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--operator-identity", default=DEFAULT_OPERATOR_IDENTITY,
-                        help=f"the only identity allowed to store, release and destroy "
-                             f"(default {DEFAULT_OPERATOR_IDENTITY})")
-    parser.add_argument("--kem", choices=KEMS, default=KEMS[0],
-                        help="HPKE KEM of a new node key (default MLKEM768_X25519, hybrid "
-                             "post-quantum); an existing key keeps its KEM")
-    parser.add_argument("--tls-san", action="append", default=[], metavar="NAME",
-                        help="DNS name or IP in the TLS certificate; repeatable "
-                             "(default: the --endpoint host)")
-    parser.add_argument("--witness-interval", type=float, default=30.0, metavar="SECONDS",
-                        help="how often to ask peers to cosign the latest checkpoint "
-                             "(default 30)")
-    parser.add_argument("--heartbeat-interval", type=float, default=15.0, metavar="SECONDS",
-                        help="how often to refresh the ShareNode status (default 15)")
-    parser.add_argument("--token-cache-seconds", type=float, default=60.0, metavar="SECONDS",
-                        help="longest a positive TokenReview is reused, never past the "
-                             "token's expiry (default 60)")
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="credentials of the node's ServiceAccount (default: in-cluster, "
+        "$KUBECONFIG or ~/.kube/config)",
+    )
+    parser.add_argument(
+        "--operator-identity",
+        default=DEFAULT_OPERATOR_IDENTITY,
+        help=f"the only identity allowed to store, release and destroy "
+        f"(default {DEFAULT_OPERATOR_IDENTITY})",
+    )
+    parser.add_argument(
+        "--kem",
+        choices=KEMS,
+        default=KEMS[0],
+        help="HPKE KEM of a new node key (default MLKEM768_X25519, hybrid "
+        "post-quantum); an existing key keeps its KEM",
+    )
+    parser.add_argument(
+        "--tls-san",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="DNS name or IP in the TLS certificate; repeatable (default: the --endpoint host)",
+    )
+    parser.add_argument(
+        "--witness-interval",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often to ask peers to cosign the latest checkpoint (default 30)",
+    )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="how often to refresh the ShareNode status (default 15)",
+    )
+    parser.add_argument(
+        "--token-cache-seconds",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="longest a positive TokenReview is reused, never past the token's expiry (default 60)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -63,16 +101,26 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
         raise UserError(f"--endpoint {endpoint!r} must be an https:// URL clients can dial")
     sans = tuple(args.tls_san) or (parsed.hostname,)
     if parsed.hostname not in sans:
-        raise UserError(f"--endpoint host {parsed.hostname!r} is not among --tls-san "
-                        f"{list(sans)}: clients could not verify the certificate; add it")
+        raise UserError(
+            f"--endpoint host {parsed.hostname!r} is not among --tls-san "
+            f"{list(sans)}: clients could not verify the certificate; add it"
+        )
     for flag in ("witness_interval", "heartbeat_interval"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be a positive number of seconds")
     return NodeSettings(
-        name=args.name, data_dir=args.data_dir, host=host, port=int(port),
-        endpoint=endpoint.rstrip("/"), zone=args.zone, kubeconfig=args.kubeconfig,
-        operator_identity=args.operator_identity, kem=args.kem, tls_sans=sans,
-        witness_interval=args.witness_interval, heartbeat_interval=args.heartbeat_interval,
+        name=args.name,
+        data_dir=args.data_dir,
+        host=host,
+        port=int(port),
+        endpoint=endpoint.rstrip("/"),
+        zone=args.zone,
+        kubeconfig=args.kubeconfig,
+        operator_identity=args.operator_identity,
+        kem=args.kem,
+        tls_sans=sans,
+        witness_interval=args.witness_interval,
+        heartbeat_interval=args.heartbeat_interval,
         token_cache_seconds=args.token_cache_seconds,
     )
 

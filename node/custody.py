@@ -95,22 +95,38 @@ class Custody:
 
     # -- writer-thread helpers ---------------------------------------------------------
 
-    def _append(self, *entries: Entry, put: StoredShare | None = None,
-                erase: tuple[str, str, list[int]] | None = None) -> None:
+    def _append(
+        self,
+        *entries: Entry,
+        put: StoredShare | None = None,
+        erase: tuple[str, str, list[int]] | None = None,
+    ) -> None:
         """Append entries, with ``put``/``erase`` in the same transaction."""
         batch = self._log.prepare(entries)
-        self._storage.commit(batch.appends, size=batch.size, checkpoint=batch.checkpoint,
-                             put=put, erase=erase)
+        self._storage.commit(
+            batch.appends, size=batch.size, checkpoint=batch.checkpoint, put=put, erase=erase
+        )
         self._log.accept(batch)
 
     async def record_start(self) -> None:
         """Log the node's key on a fresh ledger, then that this process started."""
         fingerprint = self._keys.public().fingerprint()
-        entries = [entry(EntryKind.NODE_STARTED, self._node,
-                         reason=f"serving with key fingerprint {fingerprint}")]
+        entries = [
+            entry(
+                EntryKind.NODE_STARTED,
+                self._node,
+                reason=f"serving with key fingerprint {fingerprint}",
+            )
+        ]
         if self._log.size == 0:
-            entries.insert(0, entry(EntryKind.KEY_CREATED, self._node,
-                                    reason=f"node keys with fingerprint {fingerprint}"))
+            entries.insert(
+                0,
+                entry(
+                    EntryKind.KEY_CREATED,
+                    self._node,
+                    reason=f"node keys with fingerprint {fingerprint}",
+                ),
+            )
         await self._write(self._append, *entries)
 
     # -- store -------------------------------------------------------------------------
@@ -128,12 +144,15 @@ class Custody:
             raise
         return await self._write(self._store_locked, slot, body, digest, actor, sender)
 
-    async def _existing(self, slot: Slot, held: StoredShare, digest: bytes,
-                        actor: str) -> dict[str, Any]:
+    async def _existing(
+        self, slot: Slot, held: StoredShare, digest: bytes, actor: str
+    ) -> dict[str, Any]:
         if held.digest == digest:
             return _receipt_answer(held.receipt, held.signature)
-        reason = (f"{slot} already holds a different share (index {held.index}); a version "
-                  "is never re-dealt: destroy it or deal a new version")
+        reason = (
+            f"{slot} already holds a different share (index {held.index}); a version "
+            "is never re-dealt: destroy it or deal a new version"
+        )
         await self.refuse(action="store", slot=slot, actor=actor, reason=reason)
         raise Conflict(reason)
 
@@ -145,31 +164,40 @@ class Custody:
         except sharing.SharingError as error:
             raise BadRequest(f"field 'commitments' of {where} is malformed: {error}") from None
         if commitments.threshold != body.threshold:
-            raise BadRequest(f"field 'threshold' of {where} is {body.threshold} but the "
-                             f"commitments are for threshold {commitments.threshold}")
+            raise BadRequest(
+                f"field 'threshold' of {where} is {body.threshold} but the "
+                f"commitments are for threshold {commitments.threshold}"
+            )
         try:
             sealed = SealedShare.from_bytes(body.sealed_share)
             context = self._context(slot, body.index, self._node, "store")
-            share = open_share(sealed, recipient=self._keys.encryption, context=context,
-                               sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender))
+            share = open_share(
+                sealed,
+                recipient=self._keys.encryption,
+                context=context,
+                sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender),
+            )
         except (EnvelopeError, ValueError) as error:
-            raise InvalidShare(f"{where} does not open with the key of node {self._node}: "
-                               f"{error}; seal it to this node's current encryptionKey") from None
+            raise InvalidShare(
+                f"{where} does not open with the key of node {self._node}: "
+                f"{error}; seal it to this node's current encryptionKey"
+            ) from None
         if not sharing.verify(share, commitments):
-            raise InvalidShare(f"{where} does not match its commitments; the dealer sent a "
-                               "bad share")
+            raise InvalidShare(
+                f"{where} does not match its commitments; the dealer sent a bad share"
+            )
         return sealed.sender
 
     @staticmethod
     def _context(slot: Slot, index: int, recipient: str, purpose: str) -> ShareContext:
         try:
-            return ShareContext(slot.namespace, slot.name, slot.version, index, recipient,
-                                purpose)  # type: ignore[arg-type]
+            return ShareContext(slot.namespace, slot.name, slot.version, index, recipient, purpose)  # type: ignore[arg-type]
         except ValueError as error:
             raise BadRequest(f"{slot} index {index}: {error}") from None
 
-    def _store_locked(self, slot: Slot, body: StoreRequest, digest: bytes, actor: str,
-                      sender: bytes) -> dict[str, Any]:
+    def _store_locked(
+        self, slot: Slot, body: StoreRequest, digest: bytes, actor: str, sender: bytes
+    ) -> dict[str, Any]:
         held = self._storage.share(slot.namespace, slot.name, slot.version)
         if held is not None:  # a concurrent identical request got here first
             if held.digest == digest:
@@ -177,8 +205,11 @@ class Custody:
             raise Conflict(f"{slot} already holds a different share (index {held.index})")
         index = self._log.size
         receipt: dict[str, Any] = {
-            "node": self._node, "namespace": slot.namespace, "name": slot.name,
-            "version": slot.version, "index": body.index,
+            "node": self._node,
+            "namespace": slot.namespace,
+            "name": slot.name,
+            "version": slot.version,
+            "index": body.index,
             "sealedShareSha256": _sha256(body.sealed_share),
             "commitmentsSha256": _sha256(body.commitments),
             "payloadSha256": _sha256(body.payload),
@@ -186,13 +217,29 @@ class Custody:
         }
         receipt_bytes = canonical_json(receipt)
         signature = self._keys.signing.sign(RECEIPT_LABEL + receipt_bytes)
-        stored = StoredShare(slot.namespace, slot.name, slot.version, body.index,
-                             body.threshold, body.sealed_share, body.commitments, body.payload,
-                             digest, receipt_bytes, signature)
-        reason = (f"verified against commitments sha256 {receipt['commitmentsSha256'][:16]}, "
-                  f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}")
-        self._append(entry(EntryKind.SHARE_STORED, actor, **_slot_fields(slot),
-                           index=body.index, reason=reason), put=stored)
+        stored = StoredShare(
+            slot.namespace,
+            slot.name,
+            slot.version,
+            body.index,
+            body.threshold,
+            body.sealed_share,
+            body.commitments,
+            body.payload,
+            digest,
+            receipt_bytes,
+            signature,
+        )
+        reason = (
+            f"verified against commitments sha256 {receipt['commitmentsSha256'][:16]}, "
+            f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}"
+        )
+        self._append(
+            entry(
+                EntryKind.SHARE_STORED, actor, **_slot_fields(slot), index=body.index, reason=reason
+            ),
+            put=stored,
+        )
         self.shares_held += 1
         return _receipt_answer(receipt_bytes, signature)
 
@@ -201,8 +248,14 @@ class Custody:
     async def held(self, namespace: str, name: str) -> list[dict[str, Any]]:
         """Versions held for one secret, with their receipts; no share material."""
         shares = await self._write(self._storage.shares, namespace, name)
-        return [{"version": held.version, "index": held.index,
-                 **_receipt_answer(held.receipt, held.signature)} for held in shares]
+        return [
+            {
+                "version": held.version,
+                "index": held.index,
+                **_receipt_answer(held.receipt, held.signature),
+            }
+            for held in shares
+        ]
 
     # -- release -----------------------------------------------------------------------
 
@@ -211,65 +264,109 @@ class Custody:
         try:
             recipient = EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
         except (EnvelopeError, ValueError) as error:
-            raise BadRequest(f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
-                             "send a fresh public key of a supported KEM") from None
+            raise BadRequest(
+                f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
+                "send a fresh public key of a supported KEM"
+            ) from None
         held = await self._write(self._release_locked, slot, body, recipient, actor)
         sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
-        return {"index": held.index, "threshold": held.threshold,
-                "sealedShare": _b64(sealed),
-                "commitments": _b64(held.commitments), "payload": _b64(held.payload)}
+        return {
+            "index": held.index,
+            "threshold": held.threshold,
+            "sealedShare": _b64(sealed),
+            "commitments": _b64(held.commitments),
+            "payload": _b64(held.payload),
+        }
 
-    def _release_locked(self, slot: Slot, body: ReleaseRequest, recipient: EncryptionPublicKey,
-                        actor: str) -> StoredShare:
+    def _release_locked(
+        self, slot: Slot, body: ReleaseRequest, recipient: EncryptionPublicKey, actor: str
+    ) -> StoredShare:
         held = self._storage.share(slot.namespace, slot.name, slot.version)
         if held is None:
             raise NotFound(f"node {self._node} holds no share of {slot}")
-        reason = (f"{body.reason}; sealed to {recipient.kem} key "
-                  f"{recipient.fingerprint_bytes().hex()[:16]}")
-        self._append(entry(EntryKind.SHARE_RELEASED, actor, **_slot_fields(slot),
-                           index=held.index, reason=reason))
+        reason = (
+            f"{body.reason}; sealed to {recipient.kem} key "
+            f"{recipient.fingerprint_bytes().hex()[:16]}"
+        )
+        self._append(
+            entry(
+                EntryKind.SHARE_RELEASED,
+                actor,
+                **_slot_fields(slot),
+                index=held.index,
+                reason=reason,
+            )
+        )
         return held
 
-    def _reseal(self, slot: Slot, held: StoredShare, recipient: EncryptionPublicKey,
-                actor: str) -> bytes:
+    def _reseal(
+        self, slot: Slot, held: StoredShare, recipient: EncryptionPublicKey, actor: str
+    ) -> bytes:
         sealed = SealedShare.from_bytes(held.sealed)
-        share = open_share(sealed, recipient=self._keys.encryption,
-                           context=self._context(slot, held.index, self._node, "store"),
-                           sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender))
+        share = open_share(
+            sealed,
+            recipient=self._keys.encryption,
+            context=self._context(slot, held.index, self._node, "store"),
+            sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender),
+        )
         context = self._context(slot, held.index, actor, "release")
-        return seal_share(share, recipient=recipient, context=context,
-                          sender=self._keys.signing).to_bytes()
+        return seal_share(
+            share, recipient=recipient, context=context, sender=self._keys.signing
+        ).to_bytes()
 
     # -- destroy -----------------------------------------------------------------------
 
-    async def destroy(self, namespace: str, name: str, version: int | None, *,
-                      actor: str) -> list[int]:
+    async def destroy(
+        self, namespace: str, name: str, version: int | None, *, actor: str
+    ) -> list[int]:
         """Ledger and erase in one transaction; the versions destroyed (maybe none)."""
         return await self._write(self._destroy_locked, namespace, name, version, actor)
 
-    def _destroy_locked(self, namespace: str, name: str, version: int | None,
-                        actor: str) -> list[int]:
-        doomed = [held for held in self._storage.shares(namespace, name)
-                  if version is None or held.version == version]
+    def _destroy_locked(
+        self, namespace: str, name: str, version: int | None, actor: str
+    ) -> list[int]:
+        doomed = [
+            held
+            for held in self._storage.shares(namespace, name)
+            if version is None or held.version == version
+        ]
         if doomed:
-            self._append(*(entry(EntryKind.SHARE_DESTROYED, actor, namespace=namespace,
-                                 name=name, version=held.version, index=held.index,
-                                 reason="destroyed at the operator's request")
-                           for held in doomed),
-                         erase=(namespace, name, [held.version for held in doomed]))
+            self._append(
+                *(
+                    entry(
+                        EntryKind.SHARE_DESTROYED,
+                        actor,
+                        namespace=namespace,
+                        name=name,
+                        version=held.version,
+                        index=held.index,
+                        reason="destroyed at the operator's request",
+                    )
+                    for held in doomed
+                ),
+                erase=(namespace, name, [held.version for held in doomed]),
+            )
             self.shares_held -= len(doomed)
         return [held.version for held in doomed]
 
     # -- refusals ----------------------------------------------------------------------
 
-    async def refuse(self, *, action: str, actor: str | None, reason: str,
-                     slot: Slot | None = None, namespace: str | None = None,
-                     name: str | None = None) -> None:
+    async def refuse(
+        self,
+        *,
+        action: str,
+        actor: str | None,
+        reason: str,
+        slot: Slot | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+    ) -> None:
         """Put a refusal on the ledger (who, if known; what; why; never a token)."""
         fields = _slot_fields(slot) if slot else {"namespace": namespace, "name": name}
         text = f"{action} refused: {reason}"[:MAX_REASON]
-        await self._write(self._append, entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS,
-                                              reason=text, **fields))
+        await self._write(
+            self._append, entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text, **fields)
+        )
 
     # -- ledger reads ------------------------------------------------------------------
 
@@ -286,8 +383,10 @@ class Custody:
         """Entry bodies ``[start, end)``, at most :data:`ENTRIES_PAGE`."""
         size = self._log.size
         if not start <= end <= size:
-            raise NotFound(f"entries [{start}, {end}) are outside the ledger of node "
-                           f"{self._node} (size {size}); ask for 0 <= start <= end <= {size}")
+            raise NotFound(
+                f"entries [{start}, {end}) are outside the ledger of node "
+                f"{self._node} (size {size}); ask for 0 <= start <= end <= {size}"
+            )
         return await self._write(self._storage.entries, start, min(end, start + ENTRIES_PAGE))
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:

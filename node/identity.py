@@ -62,17 +62,23 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
     if not keys_dir.exists():
         keys = NodeKeys.generate(kem=kem)
         keys.save(keys_dir)
-        log.info("node %s: created keys (%s), fingerprint %s", name, kem,
-                 keys.public().fingerprint())
+        log.info(
+            "node %s: created keys (%s), fingerprint %s", name, kem, keys.public().fingerprint()
+        )
     else:
         keys = NodeKeys.load(keys_dir)
         if keys.encryption.kem != kem:
-            log.info("node %s: keeping its existing %s key (--kem %s applies to new keys only)",
-                     name, keys.encryption.kem, kem)
+            log.info(
+                "node %s: keeping its existing %s key (--kem %s applies to new keys only)",
+                name,
+                keys.encryption.kem,
+                kem,
+            )
     certificate_path, key_path = data_dir / TLS_CERTIFICATE, data_dir / TLS_KEY
     if not _usable_certificate(certificate_path, key_path, sans):
         certificate, private_key = make_certificate(
-            name, sans, now=datetime.datetime.now(datetime.UTC))
+            name, sans, now=datetime.datetime.now(datetime.UTC)
+        )
         _write_private(key_path, private_key)
         _write_private(certificate_path, certificate)
         log.info("node %s: new TLS certificate for %s", name, ", ".join(sans))
@@ -92,7 +98,10 @@ def _usable_certificate(certificate_path: Path, key_path: Path, sans: tuple[str,
         return False
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     public = x509.load_pem_x509_certificate(certificate).public_key()
-    encoding, public_format = (serialization.Encoding.DER,
-                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    encoding, public_format = (
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
     return key.public_key().public_bytes(encoding, public_format) == public.public_bytes(
-        encoding, public_format)
+        encoding, public_format
+    )

@@ -38,8 +38,9 @@ class Batch:
 class NodeLog:
     """Leaf hashes, compact tree and signer of the ledger ``origin``."""
 
-    def __init__(self, origin: str, signing_key: ed25519.Ed25519PrivateKey,
-                 leaf_hashes: Sequence[bytes]) -> None:
+    def __init__(
+        self, origin: str, signing_key: ed25519.Ed25519PrivateKey, leaf_hashes: Sequence[bytes]
+    ) -> None:
         self.origin = origin
         self.signer = Ed25519NoteSigner(origin, signing_key)
         self._leaves = list(leaf_hashes)
@@ -59,8 +60,7 @@ class NodeLog:
             tree.append(leaf)
             appends.append(Append(self.size + offset, body, leaf))
         checkpoint = Checkpoint(self.origin, tree.size, tree.root())
-        return Batch(tuple(appends), tree.size,
-                     sign_checkpoint(checkpoint, self.signer).decode())
+        return Batch(tuple(appends), tree.size, sign_checkpoint(checkpoint, self.signer).decode())
 
     def accept(self, batch: Batch) -> None:
         """Advance past a committed batch."""
@@ -87,12 +87,28 @@ class NodeLog:
             raise NotFound(f"the ledger of {self.origin} has {self.size} entries, not {size}")
 
 
-def entry(kind: EntryKind, actor: str, *, namespace: str | None = None, name: str | None = None,
-          version: int | None = None, index: int | None = None, reason: str = "") -> Entry:
+def entry(
+    kind: EntryKind,
+    actor: str,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    version: int | None = None,
+    index: int | None = None,
+    reason: str = "",
+) -> Entry:
     """A ledger entry stamped with the current time.
 
     Identities longer than the entry format allows (a 253-character ServiceAccount in a
     63-character namespace) are cut rather than lost with the whole entry.
     """
-    return Entry(kind=kind, time=datetime.datetime.now(datetime.UTC), actor=actor[:MAX_ACTOR],
-                 namespace=namespace, name=name, version=version, index=index, reason=reason)
+    return Entry(
+        kind=kind,
+        time=datetime.datetime.now(datetime.UTC),
+        actor=actor[:MAX_ACTOR],
+        namespace=namespace,
+        name=name,
+        version=version,
+        index=index,
+        reason=reason,
+    )

@@ -27,19 +27,32 @@ class NodeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "kuorum_node_requests", "HTTP requests served, by route template and status code.",
-            ["route", "method", "code"], registry=self.registry)
+            "kuorum_node_requests",
+            "HTTP requests served, by route template and status code.",
+            ["route", "method", "code"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "kuorum_node_request_seconds", "Time to answer a request, by route template.",
-            ["route"], registry=self.registry)
+            "kuorum_node_request_seconds",
+            "Time to answer a request, by route template.",
+            ["route"],
+            registry=self.registry,
+        )
         self.shares_held = Gauge(
-            "kuorum_node_shares_held", "Share slots held in custody.", registry=self.registry)
+            "kuorum_node_shares_held", "Share slots held in custody.", registry=self.registry
+        )
         self.ledger_size = Gauge(
-            "kuorum_node_ledger_size", "Entries in this node's ledger.", registry=self.registry)
+            "kuorum_node_ledger_size", "Entries in this node's ledger.", registry=self.registry
+        )
         self.refusals = Counter(
-            "kuorum_node_refusals", "Requests refused, by reason.", ["reason"],
-            registry=self.registry)
+            "kuorum_node_refusals",
+            "Requests refused, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.witness_rounds = Counter(
             "kuorum_node_witness_requests",
-            "Checkpoints sent to peers for cosigning, by outcome.", ["outcome"],
-            registry=self.registry)
+            "Checkpoints sent to peers for cosigning, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )

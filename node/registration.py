@@ -41,8 +41,9 @@ StatusSource = Callable[[], Awaitable[ShareNodeStatus]]
 class Registration:
     """Registers the ShareNode ``name`` and refreshes its status every interval."""
 
-    def __init__(self, api: client.ApiClient, name: str, spec: ShareNodeSpec,
-                 status: StatusSource) -> None:
+    def __init__(
+        self, api: client.ApiClient, name: str, spec: ShareNodeSpec, status: StatusSource
+    ) -> None:
         self._api = api
         self._name = name
         self._spec = spec
@@ -58,10 +59,14 @@ class Registration:
             old = existing.get("spec") or {}
             for field in ("signingKey", "encryptionKey"):
                 if old.get(field) not in (None, spec[field]):
-                    log.error("ShareNode %s: spec.%s changes from the registered key to a new "
-                              "one (data directory lost or replaced?); clients that pinned the "
-                              "old key will refuse this node until an administrator re-trusts "
-                              "it", self._name, field)
+                    log.error(
+                        "ShareNode %s: spec.%s changes from the registered key to a new "
+                        "one (data directory lost or replaced?); clients that pinned the "
+                        "old key will refuse this node until an administrator re-trusts "
+                        "it",
+                        self._name,
+                        field,
+                    )
             for condition in (existing.get("status") or {}).get("conditions") or []:
                 with contextlib.suppress(KeyError, ValueError):
                     self._conditions.append(Condition.from_dict(condition))
@@ -73,13 +78,14 @@ class Registration:
     async def heartbeat(self) -> None:
         """Write Ready, the node's counters and lastHeartbeatTime into the status."""
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-        ready = Condition(ConditionType.READY, ConditionStatus.TRUE, Reason.SERVING,
-                          "accepting requests", now)
+        ready = Condition(
+            ConditionType.READY, ConditionStatus.TRUE, Reason.SERVING, "accepting requests", now
+        )
         self._conditions = set_condition(self._conditions, ready)
-        status = dataclasses.replace(await self._status(), conditions=tuple(self._conditions),
-                                     last_heartbeat_time=now)
-        await asyncio.to_thread(patch_share_node_status, self._api, self._name,
-                                status.to_dict())
+        status = dataclasses.replace(
+            await self._status(), conditions=tuple(self._conditions), last_heartbeat_time=now
+        )
+        await asyncio.to_thread(patch_share_node_status, self._api, self._name, status.to_dict())
 
     async def run(self, interval: float) -> None:
         """Register (retrying until the apiserver answers), then heartbeat forever."""
@@ -88,8 +94,12 @@ class Registration:
             try:
                 await self.register()
             except Exception as error:  # keep serving, retry registration
-                log.warning("ShareNode %s: registration failed, retrying in %.0fs: %s",
-                            self._name, retry, brief(error))
+                log.warning(
+                    "ShareNode %s: registration failed, retrying in %.0fs: %s",
+                    self._name,
+                    retry,
+                    brief(error),
+                )
                 await asyncio.sleep(retry)
         while True:
             await asyncio.sleep(interval)
@@ -97,4 +107,3 @@ class Registration:
                 await self.heartbeat()
             except Exception as error:  # a missed heartbeat is not fatal
                 log.warning("ShareNode %s: heartbeat failed: %s", self._name, brief(error))
-

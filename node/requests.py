@@ -67,8 +67,9 @@ def slot(namespace: str, name: str, version: str) -> Slot:
     """Check a share slot from the path."""
     namespace, name = secret_ref(namespace, name)
     if not version.isdigit() or int(version) < 1:
-        raise BadRequest(f"version {version[:20]!r} of {namespace}/{name} must be a positive "
-                         "integer")
+        raise BadRequest(
+            f"version {version[:20]!r} of {namespace}/{name} must be a positive integer"
+        )
     return Slot(namespace, name, int(version))
 
 
@@ -105,8 +106,10 @@ def release_request(body: object) -> ReleaseRequest:
         raise BadRequest("the body must be a JSON object")
     reason = _field(body, "reason", str)
     if not reason or len(reason) > REASON_LIMIT or not reason.isprintable():
-        raise BadRequest(f"field 'reason' must be 1 to {REASON_LIMIT} printable characters "
-                         "saying why the share is released (it goes on the ledger)")
+        raise BadRequest(
+            f"field 'reason' must be 1 to {REASON_LIMIT} printable characters "
+            "saying why the share is released (it goes on the ledger)"
+        )
     return ReleaseRequest(
         recipient_key=_binary(body, "recipientKey"),
         kem=_field(body, "kem", str),

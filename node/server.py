@@ -61,12 +61,14 @@ def server_context(identity: Identity) -> ssl.SSLContext:
 def share_node_spec(settings: NodeSettings, identity: Identity) -> ShareNodeSpec:
     """The ShareNode spec this node publishes, checked against the CRD's own limits."""
     try:
-        return ShareNodeSpec.from_dict({
-            "endpoint": settings.endpoint,
-            "zone": settings.zone,
-            **identity.keys.public().to_dict(),
-            "tlsCertificate": identity.certificate_pem,
-        })
+        return ShareNodeSpec.from_dict(
+            {
+                "endpoint": settings.endpoint,
+                "zone": settings.zone,
+                **identity.keys.public().to_dict(),
+                "tlsCertificate": identity.certificate_pem,
+            }
+        )
     except InvalidSpec as error:
         raise UserError(f"node {settings.name} cannot register: {error}") from None
 
@@ -81,16 +83,22 @@ def check_own_ledger(name: str, storage: Storage, ledger: NodeLog) -> None:
     latest = storage.latest_checkpoint()
     if latest is None:
         return
-    audit = audit_node(name, ledger.signer.verifier(), storage.entries(0, ledger.size),
-                       latest[1].encode())
+    audit = audit_node(
+        name, ledger.signer.verifier(), storage.entries(0, ledger.size), latest[1].encode()
+    )
     for problem in audit.problems:
         log.error("node %s: its own ledger does not hold up: %s", name, problem)
 
 
 async def run(settings: NodeSettings) -> None:
     """Serve until a termination signal; queued writes finish before the database closes."""
-    identity = await asyncio.to_thread(load_or_create, settings.data_dir, name=settings.name,
-                                       kem=settings.kem, sans=settings.tls_sans)
+    identity = await asyncio.to_thread(
+        load_or_create,
+        settings.data_dir,
+        name=settings.name,
+        kem=settings.kem,
+        sans=settings.tls_sans,
+    )
     spec = share_node_spec(settings, identity)
     storage = await asyncio.to_thread(Storage, settings.data_dir / DATABASE)
     ledger = NodeLog(settings.origin, identity.keys.signing, storage.leaf_hashes())
@@ -105,8 +113,13 @@ async def run(settings: NodeSettings) -> None:
         kube.close()
 
 
-async def _serve(settings: NodeSettings, identity: Identity, spec: ShareNodeSpec,
-                 custody: Custody, kube: ApiClient) -> None:
+async def _serve(
+    settings: NodeSettings,
+    identity: Identity,
+    spec: ShareNodeSpec,
+    custody: Custody,
+    kube: ApiClient,
+) -> None:
     metrics = NodeMetrics()
     auth = TokenAuthenticator(
         lambda token: review_token(kube, token, NODE_TOKEN_AUDIENCE),
@@ -118,28 +131,44 @@ async def _serve(settings: NodeSettings, identity: Identity, spec: ShareNodeSpec
         note = await custody.checkpoint_with_cosignatures()
         checkpoint = Checkpoint.parse(SignedNote.parse(note.encode()).text.encode())
         root = base64.b64encode(checkpoint.root_hash).decode()
-        return ShareNodeStatus(shares_held=custody.shares_held, ledger_size=custody.ledger_size,
-                               checkpoint=CheckpointSummary(checkpoint.size, root, note))
+        return ShareNodeStatus(
+            shares_held=custody.shares_held,
+            ledger_size=custody.ledger_size,
+            checkpoint=CheckpointSummary(checkpoint.size, root, note),
+        )
 
     registration = Registration(kube, settings.name, spec, status)
     app = build_app(
-        custody=custody, auth=auth, metrics_=metrics, ready=registration.registered.is_set,
-        witness=WitnessServer(custody, Cosigner(settings.origin, identity.keys.signing),
-                              settings.name),
+        custody=custody,
+        auth=auth,
+        metrics_=metrics,
+        ready=registration.registered.is_set,
+        witness=WitnessServer(
+            custody, Cosigner(settings.origin, identity.keys.signing), settings.name
+        ),
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port,
-                           ssl_context=server_context(identity))
+        site = web.TCPSite(
+            runner, settings.host, settings.port, ssl_context=server_context(identity)
+        )
         try:
             await site.start()
         except OSError as error:
-            raise UserError(f"node {settings.name} cannot listen on {settings.host}:"
-                            f"{settings.port}: {error.strerror}; choose another --listen") from None
-        log.info("node %s serving on https://%s:%d (endpoint %s, ledger %s, %d shares held)",
-                 settings.name, settings.host, settings.port, settings.endpoint,
-                 settings.origin, custody.shares_held)
+            raise UserError(
+                f"node {settings.name} cannot listen on {settings.host}:"
+                f"{settings.port}: {error.strerror}; choose another --listen"
+            ) from None
+        log.info(
+            "node %s serving on https://%s:%d (endpoint %s, ledger %s, %d shares held)",
+            settings.name,
+            settings.host,
+            settings.port,
+            settings.endpoint,
+            settings.origin,
+            custody.shares_held,
+        )
         await _until_signalled(
             registration.run(settings.heartbeat_interval),
             WitnessClient(kube, custody, settings.name, metrics).run(settings.witness_interval),

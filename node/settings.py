@@ -8,7 +8,8 @@ from pathlib import Path
 from kuorum import names
 
 DEFAULT_OPERATOR_IDENTITY = (
-    f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}")
+    f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
+)
 
 
 @dataclass(frozen=True)

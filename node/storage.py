@@ -74,8 +74,9 @@ class StoredShare:
     signature: bytes
 
     def __repr__(self) -> str:
-        return (f"StoredShare({self.namespace}/{self.name} version {self.version} "
-                f"index {self.index})")
+        return (
+            f"StoredShare({self.namespace}/{self.name} version {self.version} index {self.index})"
+        )
 
 
 @dataclass(frozen=True)
@@ -135,13 +136,24 @@ class Storage:
                 [(append.index, append.body, append.leaf_hash) for append in appends],
             )
             self._db.execute(
-                "INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, checkpoint))
+                "INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, checkpoint)
+            )
             if put is not None:
                 self._db.execute(
                     "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (put.namespace, put.name, put.version, put.index, put.threshold,
-                     put.sealed, put.commitments, put.payload, put.digest, put.receipt,
-                     put.signature),
+                    (
+                        put.namespace,
+                        put.name,
+                        put.version,
+                        put.index,
+                        put.threshold,
+                        put.sealed,
+                        put.commitments,
+                        put.payload,
+                        put.digest,
+                        put.receipt,
+                        put.signature,
+                    ),
                 )
             if erase is not None:
                 namespace, name, versions = erase
@@ -195,7 +207,8 @@ class Storage:
     def latest_checkpoint(self) -> tuple[int, str] | None:
         """``(size, signed note)`` of the newest checkpoint."""
         row = self._db.execute(
-            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
@@ -209,15 +222,15 @@ class Storage:
     def cosignatures(self, size: int) -> list[str]:
         """Cosignature lines collected for our checkpoint of ``size``."""
         rows = self._db.execute(
-            "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,))
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,)
+        )
         return [str(row[0]) for row in rows]
 
     # -- witness state ----------------------------------------------------------------
 
     def witnessed(self, origin: str) -> Witnessed | None:
         """What this node last cosigned for the log ``origin``."""
-        row = self._db.execute(
-            "SELECT * FROM witnessed WHERE origin = ?", (origin,)).fetchone()
+        row = self._db.execute("SELECT * FROM witnessed WHERE origin = ?", (origin,)).fetchone()
         return _witnessed(row) if row else None
 
     def all_witnessed(self) -> list[Witnessed]:

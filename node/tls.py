@@ -48,8 +48,10 @@ def make_certificate(
 ) -> tuple[bytes, bytes]:
     """Return ``(certificate_pem, private_key_pem)`` for a fresh P-256 serving key."""
     if not names:
-        raise ValueError(f"the TLS certificate of node {common_name!r} needs at least one "
-                         "--tls-san (for example 127.0.0.1 or the pod DNS name)")
+        raise ValueError(
+            f"the TLS certificate of node {common_name!r} needs at least one "
+            "--tls-san (for example 127.0.0.1 or the pod DNS name)"
+        )
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     public = key.public_key()
@@ -61,19 +63,27 @@ def make_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + VALIDITY)
-        .add_extension(x509.SubjectAlternativeName(subject_alternative_names(names)),
-                       critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(subject_alternative_names(names)), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
-                          key_encipherment=False, data_encipherment=False, key_agreement=False,
-                          crl_sign=False, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(

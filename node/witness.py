@@ -81,9 +81,14 @@ def peers_from(items: list[dict[str, Any]], own_name: str) -> list[Peer]:
             log.debug("skipping an unusable ShareNode for witnessing: %s", error)
             continue
         if node.name != own_name:
-            peers.append(Peer(node.name, node.spec.endpoint.rstrip("/"),
-                              base64.b64encode(node.spec.signing_key).decode(),
-                              node.spec.tls_certificate))
+            peers.append(
+                Peer(
+                    node.name,
+                    node.spec.endpoint.rstrip("/"),
+                    base64.b64encode(node.spec.signing_key).decode(),
+                    node.spec.tls_certificate,
+                )
+            )
     return peers
 
 
@@ -111,12 +116,21 @@ class WitnessServer:
         if answer.status != 200:
             # 404 (a peer not pinned yet) and 409 (a stale size) are routine at start
             level = logging.WARNING if answer.status in EVIDENCE_STATUSES else logging.INFO
-            log.log(level, "refused a checkpoint of %s: HTTP %d, %s",
-                    answer.origin or "an unknown log", answer.status, answer.reason)
+            log.log(
+                level,
+                "refused a checkpoint of %s: HTTP %d, %s",
+                answer.origin or "an unknown log",
+                answer.status,
+                answer.reason,
+            )
         if answer.status in EVIDENCE_STATUSES:
-            await self._custody.append(entry(
-                EntryKind.WITNESS_REFUSED, answer.origin or "unknown",
-                reason=f"refused to cosign: {answer.reason}"[:MAX_REASON]))
+            await self._custody.append(
+                entry(
+                    EntryKind.WITNESS_REFUSED,
+                    answer.origin or "unknown",
+                    reason=f"refused to cosign: {answer.reason}"[:MAX_REASON],
+                )
+            )
         return answer.status, answer.body, answer.content_type
 
     def _add_locked(self, storage: Storage, body: bytes, now: int) -> protocol.WitnessResponse:
@@ -124,24 +138,32 @@ class WitnessServer:
         states: dict[str, protocol.WitnessState] = {}
         pins = {pinned.origin: pinned for pinned in storage.all_witnessed()}
         for pinned in pins.values():
-            logs[pinned.origin] = Ed25519NoteVerifier(pinned.origin,
-                                                      _public_key(pinned.verifier_key))
+            logs[pinned.origin] = Ed25519NoteVerifier(
+                pinned.origin, _public_key(pinned.verifier_key)
+            )
             if pinned.size > 0:
                 states[pinned.origin] = protocol.WitnessState(pinned.size, pinned.root)
         answer = protocol.Witness(self._cosigner, logs).add_checkpoint(body, states, now)
         if answer.status == 200 and answer.new_state is not None and answer.origin:
             signed = body.split(b"\n\n", 1)[1] + answer.body
-            storage.set_witnessed(Witnessed(answer.origin, pins[answer.origin].verifier_key,
-                                            answer.new_state.size, answer.new_state.root_hash,
-                                            signed.decode()))
+            storage.set_witnessed(
+                Witnessed(
+                    answer.origin,
+                    pins[answer.origin].verifier_key,
+                    answer.new_state.size,
+                    answer.new_state.root_hash,
+                    signed.decode(),
+                )
+            )
         return answer
 
 
 class WitnessClient:
     """Collects cosignatures for this node's checkpoints from every peer."""
 
-    def __init__(self, api: client.ApiClient, custody: Custody, node_name: str,
-                 metrics: NodeMetrics) -> None:
+    def __init__(
+        self, api: client.ApiClient, custody: Custody, node_name: str, metrics: NodeMetrics
+    ) -> None:
         self._api = api
         self._custody = custody
         self._node = node_name
@@ -153,7 +175,8 @@ class WitnessClient:
     async def run(self, interval: float) -> None:
         """One round every ``interval`` seconds, forever; a failed round is logged."""
         async with aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as session:
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+        ) as session:
             while True:
                 try:
                     await self.round(session)
@@ -171,30 +194,41 @@ class WitnessClient:
                 self._warned.discard(peer.name)
             elif peer.name not in self._warned:
                 self._warned.add(peer.name)
-                log.error("ShareNode %s now shows a different signingKey than the one pinned "
-                          "for its ledger: refusing to witness it; if the key change is "
-                          "legitimate an administrator must re-trust the node", peer.name)
+                log.error(
+                    "ShareNode %s now shows a different signingKey than the one pinned "
+                    "for its ledger: refusing to witness it; if the key change is "
+                    "legitimate an administrator must re-trust the node",
+                    peer.name,
+                )
         latest = await self._custody.run(Storage.latest_checkpoint)
         if latest is None:
             return
         size, note = latest
-        await asyncio.gather(*(self._submit(session, peer, size, note.encode())
-                               for peer in peers if self._cosigned.get(peer.name, -1) < size))
+        await asyncio.gather(
+            *(
+                self._submit(session, peer, size, note.encode())
+                for peer in peers
+                if self._cosigned.get(peer.name, -1) < size
+            )
+        )
 
-    async def _submit(self, session: aiohttp.ClientSession, peer: Peer, size: int,
-                      note: bytes) -> None:
+    async def _submit(
+        self, session: aiohttp.ClientSession, peer: Peer, size: int, note: bytes
+    ) -> None:
         for _ in range(2):  # a 409 tells us the peer's size: retry once with it
             old = self._cosigned.get(peer.name, 0)
             proof = self._custody.consistency_proof(old, size) if 0 < old < size else []
             body = protocol.add_checkpoint_request(old, proof, note)
             try:
-                async with session.post(f"{peer.endpoint}/v1/ledger/add-checkpoint", data=body,
-                                        ssl=pinned_context(peer.certificate)) as response:
+                async with session.post(
+                    f"{peer.endpoint}/v1/ledger/add-checkpoint",
+                    data=body,
+                    ssl=pinned_context(peer.certificate),
+                ) as response:
                     status, answer = response.status, await response.read()
             except (aiohttp.ClientError, TimeoutError) as error:
                 self._metrics.witness_rounds.labels("unreachable").inc()
-                log.info("peer %s unreachable for witnessing: %s", peer.name,
-                         type(error).__name__)
+                log.info("peer %s unreachable for witnessing: %s", peer.name, type(error).__name__)
                 return
             if status == 409:
                 self._cosigned[peer.name] = protocol.parse_size_response(answer)
@@ -203,9 +237,14 @@ class WitnessClient:
                 self._metrics.witness_rounds.labels("refused").inc()
                 # 404: the peer has not pinned our key yet (routine right after a start)
                 level = logging.INFO if status == 404 else logging.WARNING
-                log.log(level, "peer %s refused our checkpoint of size %d: HTTP %d %s",
-                        peer.name, size, status,
-                        answer[:200].decode(errors="replace").strip())
+                log.log(
+                    level,
+                    "peer %s refused our checkpoint of size %d: HTTP %d %s",
+                    peer.name,
+                    size,
+                    status,
+                    answer[:200].decode(errors="replace").strip(),
+                )
                 return
             verifier = CosignatureVerifier(peer.origin, _public_key(peer.signing_key))
             try:
@@ -218,4 +257,3 @@ class WitnessClient:
             self._cosigned[peer.name] = size
             self._metrics.witness_rounds.labels("cosigned").inc()
             return
-

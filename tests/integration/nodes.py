@@ -89,13 +89,20 @@ class NodeProcess:
         """The node's self-signed certificate (what its ShareNode publishes)."""
         return (self.data_dir / "tls.crt").read_text()
 
-    def request(self, method: str, path: str, *, token: str | None = None,
-                body: object = None, raw: bytes | None = None, timeout: float = 30.0
-                ) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: object = None,
+        raw: bytes | None = None,
+        timeout: float = 30.0,
+    ) -> Response:
         """One HTTPS request, with TLS pinned to the node's certificate."""
         connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, context=pinned_context(self.tls_certificate()),
-            timeout=timeout)
+            "127.0.0.1", self.port, context=pinned_context(self.tls_certificate()), timeout=timeout
+        )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         data = raw
         if body is not None:
@@ -113,16 +120,23 @@ class NodeProcess:
 
     def ready(self) -> bool:
         if not self.supervisor.running(self.name):
-            raise RuntimeError(f"node {self.name} exited; log {self.log}:\n"
-                               + self.log.read_text(errors="replace")[-3000:])
+            raise RuntimeError(
+                f"node {self.name} exited; log {self.log}:\n"
+                + self.log.read_text(errors="replace")[-3000:]
+            )
         try:
             return self.request("GET", "/readyz", timeout=2).status == 200
         except (OSError, http.client.HTTPException):
             return False
 
     def wait_ready(self) -> None:
-        wait_until(self.ready, timeout=READY_TIMEOUT, what=f"share node {self.name}",
-                   interval=0.2, log=self.log)
+        wait_until(
+            self.ready,
+            timeout=READY_TIMEOUT,
+            what=f"share node {self.name}",
+            interval=0.2,
+            log=self.log,
+        )
 
     def kill(self) -> None:
         """SIGKILL, no goodbye: what a crash or an OOM kill looks like."""
@@ -145,11 +159,15 @@ class ShareNodes:
     directory: Path
     nodes: list[NodeProcess] = field(default_factory=list)
 
-    def start(self, count: int, *, prefix: str = "node", extra: list[str] | None = None,
-              ) -> list[NodeProcess]:
+    def start(
+        self,
+        count: int,
+        *,
+        prefix: str = "node",
+        extra: list[str] | None = None,
+    ) -> list[NodeProcess]:
         """Start ``count`` more nodes and wait until each answers ``/readyz``."""
-        kubeconfig = self.control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE,
-                                                       names.NODE_ACCOUNT)
+        kubeconfig = self.control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT)
         supervisor = Supervisor(self.directory, tie_to_parent=True)
         started = []
         for _ in range(count):
@@ -157,16 +175,28 @@ class ShareNodes:
             port = free_port()
             data_dir = self.directory / name
             argv = [
-                sys.executable, "-m", "kuorum", "node",
-                "--name", name,
-                "--data-dir", str(data_dir),
-                "--listen", f"127.0.0.1:{port}",
-                "--tls-san", "127.0.0.1",
-                "--zone", f"zone-{len(self.nodes) % 3}",
-                "--kubeconfig", str(kubeconfig),
-                "--operator-identity", OPERATOR_IDENTITY,
-                "--witness-interval", "1",
-                "--heartbeat-interval", "5",
+                sys.executable,
+                "-m",
+                "kuorum",
+                "node",
+                "--name",
+                name,
+                "--data-dir",
+                str(data_dir),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--tls-san",
+                "127.0.0.1",
+                "--zone",
+                f"zone-{len(self.nodes) % 3}",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--operator-identity",
+                OPERATOR_IDENTITY,
+                "--witness-interval",
+                "1",
+                "--heartbeat-interval",
+                "5",
                 *(extra or []),
             ]
             node = NodeProcess(name, port, data_dir, argv, supervisor)
@@ -179,16 +209,21 @@ class ShareNodes:
 
     def operator_token(self) -> str:
         """A token of the operator identity for the node audience."""
-        return self.control_plane.token(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT,
-                                        audience=names.NODE_TOKEN_AUDIENCE, seconds=3600)
+        return self.control_plane.token(
+            names.SYSTEM_NAMESPACE,
+            names.OPERATOR_ACCOUNT,
+            audience=names.NODE_TOKEN_AUDIENCE,
+            seconds=3600,
+        )
 
     def close(self) -> None:
         custom = client.CustomObjectsApi(self.control_plane.api_client())
         for node in self.nodes:
             node.stop()
             try:
-                custom.delete_cluster_custom_object(names.GROUP, names.VERSION,
-                                                    names.NODE_PLURAL, node.name)
+                custom.delete_cluster_custom_object(
+                    names.GROUP, names.VERSION, names.NODE_PLURAL, node.name
+                )
             except client.ApiException as error:
                 if error.status != 404:
                     raise
@@ -212,7 +247,8 @@ def share_nodes_fixture(control_plane: ControlPlane, tmp_path: Path) -> Iterator
 def public_keys(control_plane: ControlPlane, node: NodeProcess) -> NodePublicKeys:
     """The keys a node registered in its ShareNode (what the operator pins)."""
     spec = client.CustomObjectsApi(control_plane.api_client()).get_cluster_custom_object(
-        names.GROUP, names.VERSION, names.NODE_PLURAL, node.name)["spec"]
+        names.GROUP, names.VERSION, names.NODE_PLURAL, node.name
+    )["spec"]
     return NodePublicKeys.from_dict(spec)
 
 
@@ -220,36 +256,59 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def store_body(node: NodeProcess, keys: NodePublicKeys, dealt: sharing.Dealing, *,
-               namespace: str, name: str, version: int, index: int = 1,
-               payload: bytes = b"payload") -> dict[str, Any]:
+def store_body(
+    node: NodeProcess,
+    keys: NodePublicKeys,
+    dealt: sharing.Dealing,
+    *,
+    namespace: str,
+    name: str,
+    version: int,
+    index: int = 1,
+    payload: bytes = b"payload",
+) -> dict[str, Any]:
     """The body of ``PUT /v1/shares/...`` for share ``index`` of ``dealt``, sealed to ``node``."""
     context = ShareContext(namespace, name, version, index, node.name, "store")
-    sealed = seal_share(dealt.shares[index - 1], recipient=keys.encryption, context=context,
-                        sender=DEALER)
-    return {"index": index, "threshold": dealt.commitments.threshold,
-            "sealedShare": b64(sealed.to_bytes()),
-            "commitments": b64(dealt.commitments.to_bytes()), "payload": b64(payload)}
+    sealed = seal_share(
+        dealt.shares[index - 1], recipient=keys.encryption, context=context, sender=DEALER
+    )
+    return {
+        "index": index,
+        "threshold": dealt.commitments.threshold,
+        "sealedShare": b64(sealed.to_bytes()),
+        "commitments": b64(dealt.commitments.to_bytes()),
+        "payload": b64(payload),
+    }
 
 
-def release(node: NodeProcess, keys: NodePublicKeys, token: str, *, namespace: str, name: str,
-            version: int) -> tuple[Response, sharing.Share | None]:
+def release(
+    node: NodeProcess, keys: NodePublicKeys, token: str, *, namespace: str, name: str, version: int
+) -> tuple[Response, sharing.Share | None]:
     """Release a share to a fresh ephemeral key and open it as the operator would.
 
     The node's signature is checked with its registered key ``keys``.
     """
     ephemeral = EncryptionPrivateKey.generate()
     response = node.request(
-        "POST", f"/v1/shares/{namespace}/{name}/{version}/release", token=token,
-        body={"recipientKey": b64(ephemeral.public_key().to_bytes()),
-              "kem": ephemeral.kem, "reason": "integration test"})
+        "POST",
+        f"/v1/shares/{namespace}/{name}/{version}/release",
+        token=token,
+        body={
+            "recipientKey": b64(ephemeral.public_key().to_bytes()),
+            "kem": ephemeral.kem,
+            "reason": "integration test",
+        },
+    )
     if response.status != 200:
         return response, None
     answer = response.json()
-    context = ShareContext(namespace, name, version, answer["index"], OPERATOR_IDENTITY,
-                           "release")
-    share = open_share(SealedShare.from_bytes(base64.b64decode(answer["sealedShare"])),
-                       recipient=ephemeral, context=context, sender=keys.signing)
+    context = ShareContext(namespace, name, version, answer["index"], OPERATOR_IDENTITY, "release")
+    share = open_share(
+        SealedShare.from_bytes(base64.b64decode(answer["sealedShare"])),
+        recipient=ephemeral,
+        context=context,
+        sender=keys.signing,
+    )
     return response, share
 
 

@@ -25,8 +25,9 @@ from kuorum.ledger import Entry, EntryKind
 pytestmark = pytest.mark.integration
 
 
-def test_store_release_destroy_round_trip(control_plane: ControlPlane,
-                                          share_nodes: ShareNodes) -> None:
+def test_store_release_destroy_round_trip(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
     (node,) = share_nodes.start(1)
     keys = public_keys(control_plane, node)
     token = share_nodes.operator_token()
@@ -35,8 +36,9 @@ def test_store_release_destroy_round_trip(control_plane: ControlPlane,
 
     stored = node.request("PUT", "/v1/shares/team/db/1", token=token, body=body)
     assert stored.status == 200, stored.body
-    assert node.request("PUT", "/v1/shares/team/db/1", token=token, body=body).json() == \
-        stored.json()
+    assert (
+        node.request("PUT", "/v1/shares/team/db/1", token=token, body=body).json() == stored.json()
+    )
 
     response, share = release(node, keys, token, namespace="team", name="db", version=1)
     assert response.status == 200, response.body
@@ -49,10 +51,14 @@ def test_store_release_destroy_round_trip(control_plane: ControlPlane,
     assert response.status == 404
 
     kinds = [Entry.from_bytes(entry).kind for entry in ledger_entries(node)]
-    assert kinds[-3:] == [EntryKind.SHARE_STORED, EntryKind.SHARE_RELEASED,
-                          EntryKind.SHARE_DESTROYED]
+    assert kinds[-3:] == [
+        EntryKind.SHARE_STORED,
+        EntryKind.SHARE_RELEASED,
+        EntryKind.SHARE_DESTROYED,
+    ]
     status = client.CustomObjectsApi(control_plane.api_client()).get_cluster_custom_object(
-        names.GROUP, names.VERSION, names.NODE_PLURAL, node.name)
+        names.GROUP, names.VERSION, names.NODE_PLURAL, node.name
+    )
     assert status["spec"]["tlsCertificate"] == node.tls_certificate()
     assert status["status"]["conditions"][0]["type"] == "Ready"
 
@@ -62,16 +68,20 @@ def _wait_until_token_is_rejected(control_plane: ControlPlane, token: str) -> No
     api = client.AuthenticationV1Api(control_plane.api_client())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        review = api.create_token_review(client.V1TokenReview(
-            spec=client.V1TokenReviewSpec(token=token, audiences=[names.NODE_TOKEN_AUDIENCE])))
+        review = api.create_token_review(
+            client.V1TokenReview(
+                spec=client.V1TokenReviewSpec(token=token, audiences=[names.NODE_TOKEN_AUDIENCE])
+            )
+        )
         if not review.status.authenticated:
             return
         time.sleep(0.2)
     raise AssertionError("the deleted ServiceAccount's token still authenticates")
 
 
-def test_every_kind_of_bad_caller_is_refused_and_logged(control_plane: ControlPlane,
-                                                        share_nodes: ShareNodes) -> None:
+def test_every_kind_of_bad_caller_is_refused_and_logged(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
     """No token, another account, the wrong audience and an expired token are refused.
 
     Expiry: TokenRequest will not issue tokens shorter than 10 minutes, so the test uses
@@ -85,7 +95,8 @@ def test_every_kind_of_bad_caller_is_refused_and_logged(control_plane: ControlPl
     wrong_audience = control_plane.token(namespace, names.OPERATOR_ACCOUNT)
     doomed = control_plane.token(namespace, "doomed", audience=names.NODE_TOKEN_AUDIENCE)
     client.CoreV1Api(control_plane.api_client()).delete_namespaced_service_account(
-        "doomed", namespace)
+        "doomed", namespace
+    )
     _wait_until_token_is_rejected(control_plane, doomed)
     dealt = sharing.split(sharing.new_data_key(), 2, 3)
     body = store_body(node, keys, dealt, namespace="team", name="db", version=1)
@@ -102,7 +113,11 @@ def test_every_kind_of_bad_caller_is_refused_and_logged(control_plane: ControlPl
         entries = ledger_entries(node)
         last = Entry.from_bytes(entries[-1])
         assert (last.kind, last.actor, last.name, last.version) == (
-            EntryKind.SHARE_REFUSED, actor, "db", 1)
+            EntryKind.SHARE_REFUSED,
+            actor,
+            "db",
+            1,
+        )
         for secret in (intruder, wrong_audience, doomed):
             assert all(secret.encode() not in entry for entry in entries)
             assert secret not in node.log.read_text()
@@ -111,15 +126,17 @@ def test_every_kind_of_bad_caller_is_refused_and_logged(control_plane: ControlPl
     assert node.request("GET", "/v1/shares/team/db", token=intruder).status == 403
 
 
-def test_kill_9_during_a_burst_loses_no_acknowledged_share(control_plane: ControlPlane,
-                                                           share_nodes: ShareNodes) -> None:
+def test_kill_9_during_a_burst_loses_no_acknowledged_share(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
     (node,) = share_nodes.start(1)
     keys = public_keys(control_plane, node)
     token = share_nodes.operator_token()
-    dealings = {version: sharing.split(sharing.new_data_key(), 2, 3)
-                for version in range(1, 401)}
-    bodies = {version: store_body(node, keys, dealt, namespace="burst", name="db",
-                                  version=version) for version, dealt in dealings.items()}
+    dealings = {version: sharing.split(sharing.new_data_key(), 2, 3) for version in range(1, 401)}
+    bodies = {
+        version: store_body(node, keys, dealt, namespace="burst", name="db", version=version)
+        for version, dealt in dealings.items()
+    }
     acknowledged: list[int] = []
     lock = threading.Lock()
     versions = iter(sorted(bodies))
@@ -157,8 +174,7 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_share(control_plane: Contro
     held_versions = {entry["version"] for entry in held}
     assert set(acknowledged) <= held_versions
     for version in acknowledged:
-        response, share = release(node, keys, token, namespace="burst", name="db",
-                                  version=version)
+        response, share = release(node, keys, token, namespace="burst", name="db", version=version)
         assert response.status == 200
         assert share is not None and sharing.verify(share, dealings[version].commitments)
     stored = [Entry.from_bytes(entry) for entry in ledger_entries(node)]
@@ -167,5 +183,6 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_share(control_plane: Contro
 
 
 def _store(node: NodeProcess, token: str, version: int, body: object) -> int:
-    return node.request("PUT", f"/v1/shares/burst/db/{version}", token=token, body=body,
-                        timeout=10).status
+    return node.request(
+        "PUT", f"/v1/shares/burst/db/{version}", token=token, body=body, timeout=10
+    ).status

@@ -199,8 +199,9 @@ def test_tampering_with_one_ledger_is_named(
             assert report[node.name]["ok"] is True, report[node.name]
 
 
-def test_witnesses_refuse_a_rekeyed_node_and_log_it(control_plane: ControlPlane,
-                                                    share_nodes: ShareNodes) -> None:
+def test_witnesses_refuse_a_rekeyed_node_and_log_it(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
     """A changed log key is never re-trusted silently: peers refuse and ledger it."""
     witness, victim = populate(control_plane, share_nodes, count=2)
     victim.stop()
@@ -210,8 +211,11 @@ def test_witnesses_refuse_a_rekeyed_node_and_log_it(control_plane: ControlPlane,
     deadline = time.monotonic() + COSIGNATURE_TIMEOUT
     refusals: list[Entry] = []
     while not refusals and time.monotonic() < deadline:
-        refusals = [entry for entry in map(Entry.from_bytes, ledger_entries(witness))
-                    if entry.kind == EntryKind.WITNESS_REFUSED]
+        refusals = [
+            entry
+            for entry in map(Entry.from_bytes, ledger_entries(witness))
+            if entry.kind == EntryKind.WITNESS_REFUSED
+        ]
         time.sleep(0.2)
     assert refusals, "the witness never refused the re-keyed node's checkpoint"
     assert refusals[0].actor == f"kuorum.io/node/{victim.name}"

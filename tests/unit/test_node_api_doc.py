@@ -13,18 +13,29 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "node-api.yaml"
 
 
 def served_routes() -> set[tuple[str, str]]:
-    app = api.build_app(custody=None, auth=None, witness=None,  # type: ignore[arg-type]
-                        metrics_=None, ready=lambda: True)  # type: ignore[arg-type]
-    return {(route.method.lower(), route.resource.canonical)
-            for route in app.router.routes()
-            if isinstance(route, web.ResourceRoute) and route.method != "HEAD"}
+    app = api.build_app(
+        custody=None,
+        auth=None,
+        witness=None,  # type: ignore[arg-type]
+        metrics_=None,
+        ready=lambda: True,
+    )  # type: ignore[arg-type]
+    return {
+        (route.method.lower(), route.resource.canonical)
+        for route in app.router.routes()
+        if isinstance(route, web.ResourceRoute) and route.method != "HEAD"
+    }
 
 
 def documented_routes() -> set[tuple[str, str]]:
     document = yaml.safe_load(DOC.read_text())
     assert document["openapi"].startswith("3.")
-    return {(method, path) for path, item in document["paths"].items()
-            for method in item if method != "parameters"}
+    return {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
 
 
 def test_every_route_is_documented_and_nothing_else() -> None:

@@ -80,7 +80,9 @@ class Node:
             custody=self.custody,
             auth=TokenAuthenticator(review, operator_identity=OPERATOR),
             witness=WitnessServer(self.custody, Cosigner(ORIGIN, self.keys.signing), NODE),
-            metrics_=NodeMetrics(), ready=lambda: True)
+            metrics_=NodeMetrics(),
+            ready=lambda: True,
+        )
         self.client = TestClient(TestServer(app))
         await self.client.start_server()
         return self.client
@@ -91,8 +93,9 @@ class Node:
         self.custody.close()
 
 
-def run_with_node(tmp_path: Path,
-                  test: Callable[[Node, TestClient[Any, Any]], Awaitable[None]]) -> None:
+def run_with_node(
+    tmp_path: Path, test: Callable[[Node, TestClient[Any, Any]], Awaitable[None]]
+) -> None:
     async def main() -> None:
         node = Node(tmp_path)
         client = await node.start()
@@ -100,19 +103,26 @@ def run_with_node(tmp_path: Path,
             await test(node, client)
         finally:
             await node.stop()
+
     asyncio.run(main())
 
 
-def dealing(node: Node, version: int = 1, *, threshold: int = 2, shares: int = 3
-            ) -> tuple[sharing.Dealing, dict[str, Any]]:
+def dealing(
+    node: Node, version: int = 1, *, threshold: int = 2, shares: int = 3
+) -> tuple[sharing.Dealing, dict[str, Any]]:
     """A fresh dealing and the store body of share 1 for ``node``."""
     dealt = sharing.split(sharing.new_data_key(), threshold, shares)
     context = ShareContext("team", "db", version, 1, NODE, "store")
-    sealed = seal_share(dealt.shares[0], recipient=node.keys.public().encryption,
-                        context=context, sender=DEALER)
-    return dealt, {"index": 1, "threshold": threshold, "sealedShare": b64(sealed.to_bytes()),
-                   "commitments": b64(dealt.commitments.to_bytes()),
-                   "payload": b64(b"ciphertext")}
+    sealed = seal_share(
+        dealt.shares[0], recipient=node.keys.public().encryption, context=context, sender=DEALER
+    )
+    return dealt, {
+        "index": 1,
+        "threshold": threshold,
+        "sealedShare": b64(sealed.to_bytes()),
+        "commitments": b64(dealt.commitments.to_bytes()),
+        "payload": b64(b"ciphertext"),
+    }
 
 
 OPERATOR_AUTH = {"Authorization": "Bearer operator-token"}
@@ -126,8 +136,9 @@ def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
         answer = await stored.json()
         receipt = answer["receipt"]
         assert (receipt["node"], receipt["version"], receipt["index"]) == (NODE, 1, 1)
-        node.keys.public().signing.verify(base64.b64decode(answer["signature"]),
-                                          RECEIPT_LABEL + canonical_json(receipt))
+        node.keys.public().signing.verify(
+            base64.b64decode(answer["signature"]), RECEIPT_LABEL + canonical_json(receipt)
+        )
 
         again = await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
         assert await again.json() == answer
@@ -138,33 +149,52 @@ def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
 
         ephemeral = EncryptionPrivateKey.generate(kem="MLKEM768_X25519")
         released = await client.post(
-            "/v1/shares/team/db/1/release", headers=OPERATOR_AUTH,
-            json={"recipientKey": b64(ephemeral.public_key().to_bytes()),
-                  "kem": "MLKEM768_X25519", "reason": "materialize team/db"})
+            "/v1/shares/team/db/1/release",
+            headers=OPERATOR_AUTH,
+            json={
+                "recipientKey": b64(ephemeral.public_key().to_bytes()),
+                "kem": "MLKEM768_X25519",
+                "reason": "materialize team/db",
+            },
+        )
         assert released.status == 200, await released.text()
         share_answer = await released.json()
-        share = open_share(SealedShare.from_bytes(base64.b64decode(share_answer["sealedShare"])),
-                           recipient=ephemeral,
-                           context=ShareContext("team", "db", 1, 1, OPERATOR, "release"),
-                           sender=node.keys.public().signing)
+        share = open_share(
+            SealedShare.from_bytes(base64.b64decode(share_answer["sealedShare"])),
+            recipient=ephemeral,
+            context=ShareContext("team", "db", 1, 1, OPERATOR, "release"),
+            sender=node.keys.public().signing,
+        )
         assert share == dealt.shares[0]
         assert base64.b64decode(share_answer["commitments"]) == dealt.commitments.to_bytes()
 
         destroyed = await client.delete("/v1/shares/team/db", headers=OPERATOR_AUTH)
         assert await destroyed.json() == {"destroyed": [1]}
-        gone = await client.post("/v1/shares/team/db/1/release", headers=OPERATOR_AUTH,
-                                 json={"recipientKey": b64(ephemeral.public_key().to_bytes()),
-                                       "kem": "MLKEM768_X25519", "reason": "again"})
+        gone = await client.post(
+            "/v1/shares/team/db/1/release",
+            headers=OPERATOR_AUTH,
+            json={
+                "recipientKey": b64(ephemeral.public_key().to_bytes()),
+                "kem": "MLKEM768_X25519",
+                "reason": "again",
+            },
+        )
         assert gone.status == 404
 
         kinds = [Entry.from_bytes(e).kind for e in await ledger_entries(client)]
-        assert kinds == [EntryKind.KEY_CREATED, EntryKind.NODE_STARTED, EntryKind.SHARE_STORED,
-                         EntryKind.SHARE_RELEASED, EntryKind.SHARE_DESTROYED]
+        assert kinds == [
+            EntryKind.KEY_CREATED,
+            EntryKind.NODE_STARTED,
+            EntryKind.SHARE_STORED,
+            EntryKind.SHARE_RELEASED,
+            EntryKind.SHARE_DESTROYED,
+        ]
+
     run_with_node(tmp_path, test)
 
 
 async def ledger_entries(client: TestClient[Any, Any]) -> list[bytes]:
-    note = (await (await client.get("/v1/ledger/checkpoint")).read())
+    note = await (await client.get("/v1/ledger/checkpoint")).read()
     size = int(note.split(b"\n")[1])
     page = await (await client.get(f"/v1/ledger/entries?start=0&end={size}")).json()
     return [base64.b64decode(e) for e in page["entries"]]
@@ -174,13 +204,15 @@ def test_a_different_share_for_a_held_slot_is_a_409_and_logged(tmp_path: Path) -
     async def test(node: Node, client: TestClient[Any, Any]) -> None:
         _, first = dealing(node)
         _, second = dealing(node)
-        assert (await client.put("/v1/shares/team/db/1", json=first,
-                                 headers=OPERATOR_AUTH)).status == 200
+        assert (
+            await client.put("/v1/shares/team/db/1", json=first, headers=OPERATOR_AUTH)
+        ).status == 200
         conflict = await client.put("/v1/shares/team/db/1", json=second, headers=OPERATOR_AUTH)
         assert conflict.status == 409
         assert "team/db version 1" in (await conflict.json())["error"]
         last = Entry.from_bytes((await ledger_entries(client))[-1])
         assert last.kind == EntryKind.SHARE_REFUSED and last.actor == OPERATOR
+
     run_with_node(tmp_path, test)
 
 
@@ -194,17 +226,22 @@ def test_a_share_that_fails_its_commitments_is_refused(tmp_path: Path) -> None:
         assert "commitments" in (await refused.json())["error"]
         held = await (await client.get("/v1/shares/team/db", headers=OPERATOR_AUTH)).json()
         assert held == []
+
     run_with_node(tmp_path, test)
 
 
 @pytest.mark.parametrize(
     ("headers", "status", "actor"),
-    [({}, 401, "anonymous"), ({"Authorization": "Bearer nonsense"}, 401, "anonymous"),
-     ({"Authorization": "Bearer intruder-token"}, 403, INTRUDER)],
+    [
+        ({}, 401, "anonymous"),
+        ({"Authorization": "Bearer nonsense"}, 401, "anonymous"),
+        ({"Authorization": "Bearer intruder-token"}, 403, INTRUDER),
+    ],
     ids=["no-token", "unknown-token", "not-the-operator"],
 )
 def test_refusals_are_answered_and_logged_without_the_token(
-        tmp_path: Path, headers: dict[str, str], status: int, actor: str) -> None:
+    tmp_path: Path, headers: dict[str, str], status: int, actor: str
+) -> None:
     async def test(node: Node, client: TestClient[Any, Any]) -> None:
         _, body = dealing(node)
         refused = await client.put("/v1/shares/team/db/1", json=body, headers=headers)
@@ -216,6 +253,7 @@ def test_refusals_are_answered_and_logged_without_the_token(
         assert b"intruder-token" not in raw and b"nonsense" not in raw
         metrics = await (await client.get("/metrics")).text()
         assert "kuorum_node_refusals_total" in metrics
+
     run_with_node(tmp_path, test)
 
 
@@ -234,14 +272,24 @@ def test_checkpoint_is_signed_and_survives_a_restart(tmp_path: Path) -> None:
             checkpoint, _ = open_checkpoint(before, verifier)
             assert checkpoint.root_hash == root([leaf_hash(e) for e in entries])
             after, _ = open_checkpoint(
-                await (await client.get("/v1/ledger/checkpoint")).read(), verifier)
+                await (await client.get("/v1/ledger/checkpoint")).read(), verifier
+            )
             assert after.size == checkpoint.size + 1  # node.started once more
-            proof = await (await client.get(
-                f"/v1/ledger/proof/consistency?old={checkpoint.size}&new={after.size}")).json()
-            verify_consistency(checkpoint.size, after.size, checkpoint.root_hash,
-                               after.root_hash, [base64.b64decode(p) for p in proof["proof"]])
+            proof = await (
+                await client.get(
+                    f"/v1/ledger/proof/consistency?old={checkpoint.size}&new={after.size}"
+                )
+            ).json()
+            verify_consistency(
+                checkpoint.size,
+                after.size,
+                checkpoint.root_hash,
+                after.root_hash,
+                [base64.b64decode(p) for p in proof["proof"]],
+            )
             held = await (await client.get("/v1/shares/team/db", headers=OPERATOR_AUTH)).json()
             assert [h["version"] for h in held] == [1]
         finally:
             await node.stop()
+
     asyncio.run(main())

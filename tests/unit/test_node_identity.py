@@ -28,11 +28,11 @@ def test_first_start_creates_private_files_and_later_starts_reuse_them(tmp_path:
 def test_new_sans_get_a_new_certificate_but_keep_the_keys(tmp_path: Path) -> None:
     first = load_or_create(tmp_path, name="node-a", kem="X25519", sans=("127.0.0.1",))
     fingerprint, old_pem = first.keys.public().fingerprint(), first.certificate_pem
-    second = load_or_create(tmp_path, name="node-a", kem="X25519",
-                            sans=("127.0.0.1", "node-a.kuorum.svc"))
+    second = load_or_create(
+        tmp_path, name="node-a", kem="X25519", sans=("127.0.0.1", "node-a.kuorum.svc")
+    )
     assert second.certificate_pem != old_pem
-    assert certificate_names(second.certificate_pem.encode()) == {"127.0.0.1",
-                                                                  "node-a.kuorum.svc"}
+    assert certificate_names(second.certificate_pem.encode()) == {"127.0.0.1", "node-a.kuorum.svc"}
     assert second.keys.public().fingerprint() == fingerprint
 
 

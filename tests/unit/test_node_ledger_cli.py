@@ -21,8 +21,9 @@ def node_log(name: str, key: ed25519.Ed25519PrivateKey, count: int) -> tuple[lis
     """``count`` entries of a node's log and its signed checkpoint."""
     log = NodeLog(origin(name), key, [])
     now = datetime.datetime.now(datetime.UTC)
-    batch = log.prepare([Entry(EntryKind.NODE_STARTED, now, name, reason=f"start {i}")
-                         for i in range(count)])
+    batch = log.prepare(
+        [Entry(EntryKind.NODE_STARTED, now, name, reason=f"start {i}") for i in range(count)]
+    )
     log.accept(batch)
     return [append.body for append in batch.appends], batch.checkpoint
 
@@ -38,13 +39,26 @@ def world(*, truncate_a: bool = False) -> list[Evidence]:
     keys = {"a": ed25519.Ed25519PrivateKey.generate(), "b": ed25519.Ed25519PrivateKey.generate()}
     entries_a, note_a = node_log("a", keys["a"], 5)
     entries_b, note_b = node_log("b", keys["b"], 3)
-    a = Evidence("a", key_b64(keys["a"]), note_a.encode(), entries_a[:3] if truncate_a
-                 else entries_a)
+    a = Evidence(
+        "a", key_b64(keys["a"]), note_a.encode(), entries_a[:3] if truncate_a else entries_a
+    )
     b = Evidence("b", key_b64(keys["b"]), note_b.encode(), entries_b)
-    a.witnessed = [{"origin": origin("b"), "signingKey": b.signing_key, "size": 3,
-                    "checkpoint": cosigned(note_b, "a", keys["a"])}]
-    b.witnessed = [{"origin": origin("a"), "signingKey": a.signing_key, "size": 5,
-                    "checkpoint": cosigned(note_a, "b", keys["b"])}]
+    a.witnessed = [
+        {
+            "origin": origin("b"),
+            "signingKey": b.signing_key,
+            "size": 3,
+            "checkpoint": cosigned(note_b, "a", keys["a"]),
+        }
+    ]
+    b.witnessed = [
+        {
+            "origin": origin("a"),
+            "signingKey": a.signing_key,
+            "size": 5,
+            "checkpoint": cosigned(note_a, "b", keys["b"]),
+        }
+    ]
     return [a, b]
 
 
@@ -71,8 +85,10 @@ def test_a_witness_whose_key_changed_is_blamed_not_the_log_it_cosigned() -> None
     reports = by_node(audit(everyone))
     assert reports["a"]["ok"], reports["a"]
     assert not reports["b"]["ok"]
-    assert any("its cosignature on the checkpoint of a" in str(problem)
-               for problem in reports["b"]["problems"])  # type: ignore[attr-defined]
+    assert any(
+        "its cosignature on the checkpoint of a" in str(problem)
+        for problem in reports["b"]["problems"]
+    )  # type: ignore[attr-defined]
 
 
 def test_a_key_other_than_the_pinned_one_is_named() -> None:
@@ -80,8 +96,9 @@ def test_a_key_other_than_the_pinned_one_is_named() -> None:
     everyone[1].witnessed[0]["signingKey"] = key_b64(ed25519.Ed25519PrivateKey.generate())
     reports = by_node(audit(everyone))
     assert not reports["a"]["ok"]
-    assert any("pinned a different signing key" in str(problem)
-               for problem in reports["a"]["problems"])  # type: ignore[attr-defined]
+    assert any(
+        "pinned a different signing key" in str(problem) for problem in reports["a"]["problems"]
+    )  # type: ignore[attr-defined]
 
 
 def test_an_unreachable_node_fails_without_hiding_the_others() -> None:

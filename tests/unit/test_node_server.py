@@ -30,8 +30,9 @@ def reopen(path: Path, keys: NodeKeys) -> tuple[Storage, NodeLog]:
     return storage, NodeLog(ORIGIN, keys.signing, storage.leaf_hashes())
 
 
-def test_an_untouched_ledger_passes_quietly(tmp_path: Path,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_an_untouched_ledger_passes_quietly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     keys = NodeKeys.generate(kem="X25519")
     make_ledger(tmp_path / "node.db", keys)
     storage, ledger = reopen(tmp_path / "node.db", keys)
@@ -45,11 +46,12 @@ def test_an_edited_entry_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFi
     make_ledger(tmp_path / "node.db", keys)
     with sqlite3.connect(tmp_path / "node.db") as db:
         (body,) = db.execute("SELECT body FROM entries WHERE entry_index = 1").fetchone()
-        db.execute("UPDATE entries SET body = ? WHERE entry_index = 1",
-                   (bytes(body).replace(b"serving", b"started"),))
+        db.execute(
+            "UPDATE entries SET body = ? WHERE entry_index = 1",
+            (bytes(body).replace(b"serving", b"started"),),
+        )
     storage, ledger = reopen(tmp_path / "node.db", keys)
     with caplog.at_level(logging.ERROR):
         check_own_ledger("node-a", storage, ledger)
     assert caplog.records
-    assert all("own ledger does not hold up" in record.getMessage()
-               for record in caplog.records)
+    assert all("own ledger does not hold up" in record.getMessage() for record in caplog.records)
