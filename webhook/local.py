@@ -4,8 +4,8 @@ The apiserver of a local control plane calls ``https://127.0.0.1:PORT/mutate`` a
 trusts the CA given in the caBundle; the serving certificate therefore carries the IP
 SAN 127.0.0.1 (NOTES.md). Two TLS modes, as in a cluster:
 
-- ``files`` (default): a CA and a serving pair are written to ``directory`` (keys 0600;
-  ``ca.key`` stays so a test can issue a renewal) and passed as
+- ``files`` (default): a CA and a serving pair are written to ``directory/webhook-tls``
+  (keys 0600; ``ca.key`` stays so a test can issue a renewal) and passed as
   ``--tls-cert-file/--tls-key-file``; ``configuration()`` carries that CA;
 - ``self_managed``: the process keeps its pair in a Secret and patches the caBundle of
   an existing configuration itself (register first, with any placeholder CA).
@@ -49,6 +49,9 @@ class LocalWebhook:
     """One ``kuorum webhook`` process serving on 127.0.0.1."""
 
     directory: Path
+    """Logs and pid files go to ``logs/`` and ``pids/`` (a ControlPlane's state directory
+    works: ``kuorum dev down`` then stops the webhook too), certificates to
+    ``webhook-tls/``."""
     kubeconfig: Path
     """Credentials the process runs with (the kuorum-webhook ServiceAccount's)."""
     port: int = field(default_factory=free_port)
@@ -60,8 +63,9 @@ class LocalWebhook:
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.supervisor = Supervisor(self.directory, tie_to_parent=self.tie_to_parent)
-        self._ca, self._ca_key = self.directory / "ca.crt", self.directory / "ca.key"
-        self._cert, self._key = self.directory / "tls.crt", self.directory / "tls.key"
+        self.tls_directory = self.directory / "webhook-tls"
+        self._ca, self._ca_key = self.tls_directory / "ca.crt", self.tls_directory / "ca.key"
+        self._cert, self._key = self.tls_directory / "tls.crt", self.tls_directory / "tls.key"
 
     @property
     def url(self) -> str:
@@ -123,6 +127,7 @@ class LocalWebhook:
     def _ensure_files(self) -> None:
         if self._cert.exists():
             return
+        self.tls_directory.mkdir(exist_ok=True, mode=0o700)
         now = datetime.datetime.now(datetime.UTC)
         ca = tls.issue_ca(now=now)
         serving = tls.issue_serving(ca, ["127.0.0.1", "localhost"], now=now)

@@ -185,10 +185,10 @@ def test_rewritten_certificate_files_are_served_without_a_restart(
     process.start()
     try:
         before = served_certificate(process.port)
-        ca = tls.Pair(process.ca_bundle, (tmp_path / "ca.key").read_bytes())
+        ca = tls.Pair(process.ca_bundle, (process.tls_directory / "ca.key").read_bytes())
         renewed = tls.issue_serving(ca, ["127.0.0.1"], now=NOW)
-        (tmp_path / "tls.key").write_bytes(renewed.key)
-        (tmp_path / "tls.crt").write_bytes(renewed.certificate)
+        (process.tls_directory / "tls.key").write_bytes(renewed.key)
+        (process.tls_directory / "tls.crt").write_bytes(renewed.certificate)
         wait_until(
             lambda: served_certificate(process.port) == tbs(renewed.certificate),
             timeout=30,
