@@ -9,6 +9,7 @@ from typing import Any
 from kuorum.node.settings import DEFAULT_OPERATOR_IDENTITY, NodeSettings
 
 KEMS = ("MLKEM768_X25519", "X25519")
+WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 - recognised to demand --endpoint, not bound
 
 
 def register(subparsers: Any) -> None:
@@ -91,10 +92,21 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
     from urllib.parse import urlsplit
 
     from kuorum.errors import UserError
+    from kuorum.node.requests import NAME
 
+    if not NAME.match(args.name) or len(args.name) > 253:
+        raise UserError(
+            f"--name {args.name!r} is not a valid ShareNode name: use lowercase letters, "
+            "digits, '-' and '.', e.g. the pod name"
+        )
     host, _, port = str(args.listen).rpartition(":")
     if not host or not port.isdigit():
         raise UserError(f"--listen {args.listen!r} is not HOST:PORT, e.g. 127.0.0.1:8443")
+    if not args.endpoint and host.strip("[]") in WILDCARDS:
+        raise UserError(
+            f"--listen {args.listen} accepts every address, so clients cannot dial it: "
+            "pass --endpoint https://<name clients resolve>:PORT and a matching --tls-san"
+        )
     endpoint = args.endpoint or f"https://{host}:{port}"
     parsed = urlsplit(endpoint)
     if parsed.scheme != "https" or not parsed.hostname:
@@ -108,6 +120,8 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
     for flag in ("witness_interval", "heartbeat_interval"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be a positive number of seconds")
+    if args.token_cache_seconds < 0:
+        raise UserError("--token-cache-seconds must be 0 (no cache) or more")
     return NodeSettings(
         name=args.name,
         data_dir=args.data_dir,
