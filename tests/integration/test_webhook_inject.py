@@ -357,22 +357,48 @@ def test_labelled_pod_admitted_without_injection_is_reported(
     control_plane: ControlPlane, webhook: local.LocalWebhook, namespace: str
 ) -> None:
     api = control_plane.api_client()
+    core = client.CoreV1Api(api)
+    bypassed: list[str] = []
+
+    def create_while_unregistered() -> bool:
+        """The apiserver drops the configuration a moment after the delete: retry."""
+        body = pod_body(f"bypassed-{uuid.uuid4().hex[:6]}", {names.ENV_ANNOTATION: "db"})
+        pod = create_pod(control_plane, namespace, body)
+        if names.INJECTED_ANNOTATION in pod["metadata"]["annotations"]:
+            return False
+        bypassed.append(pod["metadata"]["name"])
+        return True
+
     local.unregister(api)  # as if the configuration had been deleted
     try:
-        create_pod(control_plane, namespace, pod_body("bypassed", {names.ENV_ANNOTATION: "db"}))
+        wait_until(create_while_unregistered, timeout=30, what="a pod admitted unregistered")
     finally:
         local.register(api, webhook.configuration())
 
     def reported() -> bool:
-        listed = raw(client.CoreV1Api(api).list_namespaced_event, namespace)["items"]
+        listed = raw(core.list_namespaced_event, namespace)["items"]
         return any(
-            e["reason"] == "NotInjected" and e["involvedObject"]["name"] == "bypassed"
+            e["reason"] == "NotInjected" and e["involvedObject"]["name"] == bypassed[0]
             for e in listed
         )
 
     wait_until(reported, timeout=30, what="the NotInjected event")
-    metrics = webhook_metrics(webhook)
-    assert "kuorum_webhook_uninjected_pods 1.0" in metrics
+
+    def metric_counts_every_uninjected_labelled_pod() -> bool:
+        labelled = raw(
+            core.list_pod_for_all_namespaces, label_selector=f"{names.INJECT_LABEL}=true"
+        )
+        uninjected = [
+            p
+            for p in labelled["items"]
+            if p["metadata"]["namespace"] not in ("kube-system", names.SYSTEM_NAMESPACE)
+            and names.INJECTED_ANNOTATION not in (p["metadata"].get("annotations") or {})
+        ]
+        return f"kuorum_webhook_uninjected_pods {float(len(uninjected))}" in webhook_metrics(
+            webhook
+        )
+
+    wait_until(metric_counts_every_uninjected_labelled_pod, timeout=30, what="the metric")
 
 
 def webhook_metrics(webhook: local.LocalWebhook) -> str:
