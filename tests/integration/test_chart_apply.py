@@ -31,7 +31,8 @@ VALUES: dict[str, tuple[Path, ...]] = {"default": (), "full": (FULL_VALUES,)}
 
 @pytest.fixture(scope="module")
 def cluster(control_plane: Any) -> Any:
-    install.apply_crds(control_plane.api_client(), install.crd_manifests(THIRD_PARTY_CRDS))
+    manifests = [yaml.safe_load(p.read_text()) for p in sorted(THIRD_PARTY_CRDS.glob("*.yaml"))]
+    install.apply_crds(control_plane.api_client(), manifests)
     control_plane.create_namespace(NAMESPACE, labels=RESTRICTED)
     return control_plane
 
