@@ -36,6 +36,7 @@ from kuorum.envelope import (
 )
 from kuorum.ledger.entries import MAX_REASON, Entry, EntryKind
 from kuorum.node.errors import BadRequest, Conflict, InvalidShare, NotFound
+from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog, entry
 from kuorum.node.requests import ReleaseRequest, Slot, StoreRequest
 from kuorum.node.storage import Storage, StoredShare
@@ -72,13 +73,22 @@ def request_digest(body: StoreRequest) -> bytes:
 class Custody:
     """The node's shares and ledger behind one writer thread."""
 
-    def __init__(self, storage: Storage, log: NodeLog, keys: NodeKeys, node_name: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        log: NodeLog,
+        keys: NodeKeys,
+        node_name: str,
+        *,
+        anonymous_refusals: RefusalBudget | None = None,
+    ) -> None:
         self._storage = storage
         self._log = log
         self._keys = keys
         self._node = node_name
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuorum-writer")
         self.shares_held = storage.share_count()
+        self._anonymous = anonymous_refusals or RefusalBudget()
 
     @property
     def ledger_size(self) -> int:
@@ -361,9 +371,20 @@ class Custody:
         namespace: str | None = None,
         name: str | None = None,
     ) -> None:
-        """Put a refusal on the ledger (who, if known; what; why; never a token)."""
+        """Put a refusal on the ledger (who, if known; what; why; never a token).
+
+        Anonymous refusals go through :class:`RefusalBudget` so a flood of junk requests
+        cannot grow the ledger without bound; those held back are counted in the next.
+        """
         fields = _slot_fields(slot) if slot else {"namespace": namespace, "name": name}
-        text = f"{action} refused: {reason}"[:MAX_REASON]
+        text = f"{action} refused: {reason}"
+        if actor is None:
+            held_back = self._anonymous.take()
+            if held_back is None:
+                return
+            if held_back:
+                text = f"{held_back} anonymous refusals held back before this one; {text}"
+        text = text[:MAX_REASON]
         await self._write(
             self._append, entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text, **fields)
         )

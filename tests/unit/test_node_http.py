@@ -40,6 +40,7 @@ from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
 from kuorum.node.custody import RECEIPT_LABEL, Custody, canonical_json
+from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog
 from kuorum.node.metrics import NodeMetrics
 from kuorum.node.storage import Storage
@@ -65,8 +66,9 @@ def review(token: str) -> Review:
 class Node:
     """One node's app on a test server, rebuilt on the same data directory at will."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, budget: RefusalBudget | None = None) -> None:
         self.directory = directory
+        self.budget = budget
         self.keys = NodeKeys.generate(kem="X25519")
         self.client: TestClient[Any, Any] | None = None
         self.custody: Custody | None = None
@@ -74,7 +76,7 @@ class Node:
     async def start(self) -> TestClient[Any, Any]:
         storage = Storage(self.directory / "node.db")
         log = NodeLog(ORIGIN, self.keys.signing, storage.leaf_hashes())
-        self.custody = Custody(storage, log, self.keys, NODE)
+        self.custody = Custody(storage, log, self.keys, NODE, anonymous_refusals=self.budget)
         await self.custody.record_start()
         app = build_app(
             custody=self.custody,
@@ -94,10 +96,12 @@ class Node:
 
 
 def run_with_node(
-    tmp_path: Path, test: Callable[[Node, TestClient[Any, Any]], Awaitable[None]]
+    tmp_path: Path,
+    test: Callable[[Node, TestClient[Any, Any]], Awaitable[None]],
+    budget: RefusalBudget | None = None,
 ) -> None:
     async def main() -> None:
-        node = Node(tmp_path)
+        node = Node(tmp_path, budget)
         client = await node.start()
         try:
             await test(node, client)
@@ -293,3 +297,19 @@ def test_checkpoint_is_signed_and_survives_a_restart(tmp_path: Path) -> None:
             await node.stop()
 
     asyncio.run(main())
+
+
+def test_a_flood_of_anonymous_requests_cannot_fill_the_ledger(tmp_path: Path) -> None:
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        for _ in range(60):
+            assert (await client.get("/v1/shares/team/db")).status == 401
+        refusals = [
+            entry
+            for entry in map(Entry.from_bytes, await ledger_entries(client))
+            if entry.kind == EntryKind.SHARE_REFUSED
+        ]
+        assert len(refusals) == 5  # the burst; this budget never refills
+        metrics = await (await client.get("/metrics")).text()
+        assert 'kuorum_node_refusals_total{reason="missing-credentials"} 60.0' in metrics
+
+    run_with_node(tmp_path, test, RefusalBudget(rate=0, burst=5))
