@@ -30,6 +30,7 @@ class SecretCache:
         self._views: dict[Key, SecretView] = {}
         self._synced = threading.Event()
         self._listeners: list[VersionListener] = []
+        self._first_list_listeners: list[Callable[[SecretView], None]] = []
 
     def lookup(self, namespace: str, name: str) -> SecretView | None:
         """Return the view of ``namespace/name``, or None when it does not exist."""
@@ -47,13 +48,25 @@ class SecretCache:
         """Call ``listener`` whenever a known secret moves to another status.version."""
         self._listeners.append(listener)
 
+    def on_first_list(self, listener: Callable[[SecretView], None]) -> None:
+        """Call ``listener`` once for every secret that has a version in the first list.
+
+        A process that just started cannot tell which versions moved while it was down;
+        its listeners get to compare with what they recorded themselves.
+        """
+        self._first_list_listeners.append(listener)
+
     def replace_all(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Load a full list; versions that moved since the last list are announced."""
         fresh = {(v.namespace, v.name): v for v in map(view, objects)}
         previous, self._views = self._views, fresh
+        first = not self._synced.is_set()
         for key, current in fresh.items():
             if key in previous:
                 self._announce(current, previous[key].version)
+            elif first and current.version is not None:
+                for listener in self._first_list_listeners:
+                    listener(current)
         self._synced.set()
 
     def apply(self, event_type: str, obj: Mapping[str, Any]) -> None:

@@ -96,6 +96,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     )
     restarter = Restarter(api, metrics)
     cache.on_version_change(restarter.rotated)
+    cache.on_first_list(restarter.catch_up)
     restarter.start()
     for informer in watches:
         threading.Thread(target=informer.run, name=informer.what, daemon=True).start()

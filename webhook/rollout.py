@@ -58,11 +58,15 @@ def recorded_versions(template_annotations: Mapping[str, str]) -> dict[str, int]
     return recorded
 
 
-def restart_patch(workload: Mapping[str, Any], rotated: SecretView) -> dict[str, Any] | None:
+def restart_patch(
+    workload: Mapping[str, Any], rotated: SecretView, *, only_recorded: bool = False
+) -> dict[str, Any] | None:
     """Return the patch restarting ``workload`` for ``rotated``, or None if not due.
 
     Due when the workload opted in, its pod template consumes ``rotated`` (by the
-    kuorum.io annotations) and does not yet record ``rotated.version``.
+    kuorum.io annotations) and does not yet record ``rotated.version``. With
+    ``only_recorded`` (catching up after the webhook was down) a workload must record
+    an older version of it: one that never was restarted has nothing to compare with.
     """
     metadata = workload.get("metadata") or {}
     if (metadata.get("annotations") or {}).get(names.RESTART_ON_ROTATION_ANNOTATION) != "true":
@@ -78,7 +82,7 @@ def restart_patch(workload: Mapping[str, Any], rotated: SecretView) -> dict[str,
         return None
     recorded = recorded_versions(template_annotations)
     key = f"{rotated.namespace}/{rotated.name}"
-    if recorded.get(key) == rotated.version:
+    if recorded.get(key) == rotated.version or (only_recorded and key not in recorded):
         return None
     recorded[key] = rotated.version
     value = ",".join(f"{k}={v}" for k, v in sorted(recorded.items()))
@@ -101,7 +105,7 @@ class Restarter:
 
     api: client.ApiClient
     metrics: Metrics
-    _queue: queue.Queue[SecretView | None] = field(default_factory=queue.Queue)
+    _queue: queue.Queue[tuple[SecretView, bool] | None] = field(default_factory=queue.Queue)
 
     def rotated(self, view: SecretView, before: int | None) -> None:
         """Cache listener: queue the rotation (the watch thread must not block on it)."""
@@ -112,7 +116,11 @@ class Restarter:
             before,
             view.version,
         )
-        self._queue.put(view)
+        self._queue.put((view, False))
+
+    def catch_up(self, view: SecretView) -> None:
+        """Cache first-list listener: restart consumers that record an older version."""
+        self._queue.put((view, True))
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="rollout-restarts", daemon=True).start()
@@ -121,11 +129,12 @@ class Restarter:
         self._queue.put(None)
 
     def _run(self) -> None:
-        while (view := self._queue.get()) is not None:
+        while (work := self._queue.get()) is not None:
+            view, only_recorded = work
             for namespace in consumer_namespaces(view):
                 for kind in WORKLOAD_KINDS:
                     try:
-                        self._restart_consumers(kind, namespace, view)
+                        self._restart_consumers(kind, namespace, view, only_recorded)
                     except client.ApiException as error:
                         logger.warning(
                             "cannot restart %ss in %s for %s/%s: %s",
@@ -136,16 +145,14 @@ class Restarter:
                             error.reason,
                         )
 
-    def _restart_consumers(self, kind: str, namespace: str, view: SecretView) -> None:
+    def _restart_consumers(
+        self, kind: str, namespace: str, view: SecretView, only_recorded: bool
+    ) -> None:
         apps = client.AppsV1Api(self.api)
-        plural = {
-            "Deployment": "deployment",
-            "StatefulSet": "stateful_set",
-            "DaemonSet": "daemon_set",
-        }[kind]
+        plural = WORKLOAD_KINDS[kind]
         listed = raw(getattr(apps, f"list_namespaced_{plural}"), namespace)
         for workload in listed.get("items") or []:
-            body = restart_patch(workload, view)
+            body = restart_patch(workload, view, only_recorded=only_recorded)
             if body is None:
                 continue
             name = workload["metadata"]["name"]

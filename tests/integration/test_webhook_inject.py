@@ -352,6 +352,21 @@ def test_rotation_restarts_an_opted_in_deployment_exactly_once(
     assert len(replicasets("opted")) == 2
     assert len(replicasets("bystander")) == 1
 
+    # A rotation while the webhook is down is caught up at its next start, once.
+    webhook.stop()
+    try:
+        set_status(control_plane, namespace, "db", ready=True, version=3)
+    finally:
+        webhook.start()
+    wait_until(lambda: len(replicasets("opted")) == 3, timeout=30, what="the catch-up restart")
+    template = raw(apps.read_namespaced_deployment, "opted", namespace)["spec"]["template"]
+    assert (
+        template["metadata"]["annotations"][names.SECRET_VERSIONS_ANNOTATION] == f"{namespace}/db=3"
+    )
+    time.sleep(3)
+    assert len(replicasets("opted")) == 3
+    assert len(replicasets("bystander")) == 1
+
 
 def test_labelled_pod_admitted_without_injection_is_reported(
     control_plane: ControlPlane, webhook: local.LocalWebhook, namespace: str

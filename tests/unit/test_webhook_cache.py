@@ -62,3 +62,12 @@ def test_only_real_rotations_are_announced() -> None:
     cache.apply("MODIFIED", dsec("db", 2))
     cache.replace_all([dsec("db", 3), dsec("new", 1), dsec("late", 4)])  # relist after a gap
     assert seen == [("db", 1, 2), ("db", 2, 3)]
+
+
+def test_the_first_list_offers_every_versioned_secret_once_for_catching_up() -> None:
+    offered: list[str] = []
+    cache = SecretCache()
+    cache.on_first_list(lambda view: offered.append(view.name))
+    cache.replace_all([dsec("db", 2), dsec("unversioned")])
+    cache.replace_all([dsec("db", 2), dsec("later", 1)])  # a relist is no first list
+    assert offered == ["db"]

@@ -101,3 +101,12 @@ def test_recorded_versions_ignore_garbage() -> None:
         "a/b": 1,
         "e/f": 3,
     }
+
+
+def test_catching_up_restarts_only_workloads_that_record_an_older_version() -> None:
+    never = workload()
+    older = workload(
+        template={names.ENV_ANNOTATION: "db", names.SECRET_VERSIONS_ANNOTATION: "apps/db=1"}
+    )
+    assert restart_patch(never, rotated(2), only_recorded=True) is None
+    assert versions(restart_patch(older, rotated(2), only_recorded=True)) == "apps/db=2"
