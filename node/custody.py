@@ -40,26 +40,15 @@ from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog, entry
 from kuorum.node.requests import ReleaseRequest, Slot, StoreRequest
 from kuorum.node.storage import Storage, StoredShare
+from kuorum.receipts import Receipt
 
 T = TypeVar("T")
-
-RECEIPT_LABEL = b"kuorum/receipt/v1\n"
-"""Domain separation of receipt signatures: a receipt signature signs nothing else."""
 
 ANONYMOUS = "anonymous"
 """Actor of a refusal whose caller could not be identified."""
 
 ENTRIES_PAGE = 1000
 """Most entries one ``GET /v1/ledger/entries`` returns."""
-
-
-def canonical_json(value: object) -> bytes:
-    """The one JSON encoding that is signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def request_digest(body: StoreRequest) -> bytes:
@@ -213,20 +202,19 @@ class Custody:
             if held.digest == digest:
                 return _receipt_answer(held.receipt, held.signature)
             raise Conflict(f"{slot} already holds a different share (index {held.index})")
-        index = self._log.size
-        receipt: dict[str, Any] = {
-            "node": self._node,
-            "namespace": slot.namespace,
-            "name": slot.name,
-            "version": slot.version,
-            "index": body.index,
-            "sealedShareSha256": _sha256(body.sealed_share),
-            "commitmentsSha256": _sha256(body.commitments),
-            "payloadSha256": _sha256(body.payload),
-            "ledgerIndex": index,
-        }
-        receipt_bytes = canonical_json(receipt)
-        signature = self._keys.signing.sign(RECEIPT_LABEL + receipt_bytes)
+        receipt = Receipt.of(
+            self._node,
+            slot.namespace,
+            slot.name,
+            slot.version,
+            body.index,
+            sealed_share=body.sealed_share,
+            commitments=body.commitments,
+            payload=body.payload,
+            ledger_index=self._log.size,
+        )
+        receipt_bytes = json.dumps(receipt.to_dict()).encode()
+        signature = receipt.sign(self._keys.signing)
         stored = StoredShare(
             slot.namespace,
             slot.name,
@@ -241,7 +229,7 @@ class Custody:
             signature,
         )
         reason = (
-            f"verified against commitments sha256 {receipt['commitmentsSha256'][:16]}, "
+            f"verified against commitments sha256 {receipt.commitments_sha256[:16]}, "
             f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}"
         )
         self._append(

@@ -39,12 +39,13 @@ from kuorum.ledger.cosignature import Cosigner
 from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
-from kuorum.node.custody import RECEIPT_LABEL, Custody, canonical_json
+from kuorum.node.custody import Custody
 from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog
 from kuorum.node.metrics import NodeMetrics
 from kuorum.node.storage import Storage
 from kuorum.node.witness import WitnessServer
+from kuorum.receipts import Receipt
 
 OPERATOR = "system:serviceaccount:kuorum-system:kuorum-operator"
 INTRUDER = "system:serviceaccount:default:intruder"
@@ -140,9 +141,10 @@ def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
         answer = await stored.json()
         receipt = answer["receipt"]
         assert (receipt["node"], receipt["version"], receipt["index"]) == (NODE, 1, 1)
-        node.keys.public().signing.verify(
-            base64.b64decode(answer["signature"]), RECEIPT_LABEL + canonical_json(receipt)
+        Receipt.from_dict(receipt).verify(
+            base64.b64decode(answer["signature"]), node.keys.public().signing
         )
+        assert receipt["commitmentsSha256"] == dealt.commitments.digest()
 
         again = await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
         assert await again.json() == answer
