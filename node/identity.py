@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
     keys_dir = data_dir / KEYS_DIRECTORY
     if not keys_dir.exists():
         keys = NodeKeys.generate(kem=kem)
-        keys.save(keys_dir)
+        _save_whole(keys, keys_dir)
         log.info(
             "node %s: created keys (%s), fingerprint %s", name, kem, keys.public().fingerprint()
         )
@@ -83,6 +84,22 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
         _write_private(certificate_path, certificate)
         log.info("node %s: new TLS certificate for %s", name, ", ".join(sans))
     return Identity(keys, certificate_path, key_path)
+
+
+def _save_whole(keys: NodeKeys, keys_dir: Path) -> None:
+    """Save both key files or none: a crash in between must not leave half an identity.
+
+    The keys are written into a staging directory that is renamed into place.
+    """
+    staging = keys_dir.with_name(f".{keys_dir.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    keys.save(staging)
+    os.replace(staging, keys_dir)
+    directory = os.open(keys_dir.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _usable_certificate(certificate_path: Path, key_path: Path, sans: tuple[str, ...]) -> bool:

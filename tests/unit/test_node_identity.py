@@ -44,3 +44,18 @@ def test_a_certificate_that_does_not_match_its_key_is_replaced(tmp_path: Path) -
     first.key_path.write_bytes(other.key_path.read_bytes())
     repaired = load_or_create(tmp_path / "a", name="a", kem="X25519", sans=("127.0.0.1",))
     assert repaired.certificate_pem not in (before, other.certificate_pem)
+
+
+def test_a_half_written_key_directory_from_a_crash_is_discarded(tmp_path: Path) -> None:
+    """Keys are staged and renamed into place, so a leftover stage never counts."""
+    staging = tmp_path / ".keys.new"
+    staging.mkdir(parents=True)
+    (staging / "signing.key").write_bytes(b"half of an identity")
+    identity = load_or_create(tmp_path, name="node-a", kem="X25519", sans=("127.0.0.1",))
+    assert not staging.exists()
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == [
+        "encryption.key",
+        "signing.key",
+    ]
+    again = load_or_create(tmp_path, name="node-a", kem="X25519", sans=("127.0.0.1",))
+    assert again.keys.public().fingerprint() == identity.keys.public().fingerprint()
