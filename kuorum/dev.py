@@ -1,8 +1,9 @@
 """``kuorum dev``: a whole Kuorum on this machine, on a real local control plane.
 
-``up`` starts etcd, kube-apiserver and kube-controller-manager, installs the CRDs and
-each component's ServiceAccount and RBAC (the chart's own rule files), then returns;
-the processes keep running in the background. ``down`` stops everything ``up`` started.
+``up`` starts etcd, kube-apiserver and kube-controller-manager, installs the CRDs, then
+the share nodes, the operator and the webhook, each as its own ServiceAccount with the
+chart's RBAC rules, and returns; the processes keep running in the background. ``down``
+stops everything ``up`` started. ``stop-node`` / ``start-node`` are for fault drills.
 """
 
 from __future__ import annotations
@@ -12,32 +13,44 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_STATE_DIR = Path(".kuorum-dev")
+DEFAULT_NODES = 5
 
 
 def register(subparsers: Any) -> None:
-    """Add ``kuorum dev up|down`` to the CLI."""
+    """Add ``kuorum dev up|down|stop-node|start-node`` to the CLI."""
     dev = subparsers.add_parser("dev", help="run Kuorum on a local control plane")
     actions = dev.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start the control plane and every component")
+    up.add_argument(
+        "--nodes", type=int, default=DEFAULT_NODES, metavar="N",
+        help=f"share nodes to run (default {DEFAULT_NODES})",
+    )  # fmt: skip
     down = actions.add_parser("down", help="stop everything 'dev up' started")
-    for parser in (up, down):
+    stop = actions.add_parser("stop-node", help="kill one share node (SIGKILL), keep its data")
+    start = actions.add_parser("start-node", help="start a stopped share node again")
+    for parser in (stop, start):
+        parser.add_argument("name", help="the node's name, as in `kubectl get snode`")
+    for parser in (up, down, stop, start):
         parser.add_argument(
-            "--state-dir",
-            type=Path,
-            default=DEFAULT_STATE_DIR,
+            "--state-dir", type=Path, default=DEFAULT_STATE_DIR,
             help=f"where keys, data, logs and the kubeconfig live (default {DEFAULT_STATE_DIR})",
-        )
+        )  # fmt: skip
     up.set_defaults(func=run_up)
     down.set_defaults(func=run_down)
+    stop.set_defaults(func=run_stop_node)
+    start.set_defaults(func=run_start_node)
 
 
 def run_up(args: argparse.Namespace) -> int:
-    """Start the control plane, install Kuorum's objects, print how to use it."""
-    from kuorum import names
+    """Start the control plane and the components, print how to use them."""
+    from kuorum import devstack, names
     from kuorum.cluster import install
     from kuorum.cluster.binaries import ensure_assets
     from kuorum.cluster.controlplane import ControlPlane
+    from kuorum.errors import UserError
 
+    if args.nodes < 1:
+        raise UserError(f"--nodes {args.nodes}: run at least one share node")
     plane = ControlPlane(args.state_dir)
     if plane.running:
         print(f"kuorum: already running in {plane.state_dir} (kuorum dev down to stop it)")
@@ -51,9 +64,10 @@ def run_up(args: argparse.Namespace) -> int:
         api = plane.api_client()
         install.apply_crds(api, install.crd_manifests())
         install.ensure_namespace(api, names.SYSTEM_NAMESPACE)
-        for component in install.COMPONENT_ACCOUNTS:
-            if (install.RBAC_DIRECTORY / f"{component}.yaml").exists():
-                install.grant_component(api, component)
+        print(f"kuorum: starting {args.nodes} share nodes ...", flush=True)
+        devstack.start_nodes(plane, args.nodes)
+        print("kuorum: starting the webhook ...", flush=True)
+        devstack.start_webhook(plane)
     except BaseException:
         plane.stop()
         raise
@@ -74,6 +88,26 @@ def run_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_stop_node(args: argparse.Namespace) -> int:
+    """Kill one share node, as a crash would."""
+    from kuorum import devstack
+    from kuorum.cluster.controlplane import ControlPlane
+
+    stopped = devstack.stop_node(ControlPlane(args.state_dir), args.name)
+    print(f"kuorum: {'killed' if stopped else 'was not running:'} {args.name}")
+    return 0
+
+
+def run_start_node(args: argparse.Namespace) -> int:
+    """Start a share node again, on its old port and data directory."""
+    from kuorum import devstack
+    from kuorum.cluster.controlplane import ControlPlane
+
+    devstack.start_node(ControlPlane(args.state_dir), args.name)
+    print(f"kuorum: started {args.name}")
+    return 0
+
+
 def _link_kubectl(state_dir: Path, kubectl: Path) -> None:
     """Put kubectl of the apiserver's own release at ``STATE_DIR/bin/kubectl``."""
     link = state_dir / "bin" / "kubectl"
@@ -86,5 +120,8 @@ def _print_usage(state_dir: Path) -> None:
     print(
         f"\n  export KUBECONFIG={state_dir / 'kubeconfig'}"
         f"\n  export PATH={state_dir / 'bin'}:$PATH    # kubectl of the same release"
-        "\n  kubectl get dsec -A\n  kubectl get snode\n"
+        "\n  kubectl get snode"
+        "\n  kubectl apply -f examples/generated-secret.yaml && kubectl get dsec -A"
+        "\n  kubectl apply -f examples/pod.yaml && kubectl get pod -o yaml | grep -A3 secretKeyRef"
+        "\n  kuorum ledger verify\n"
     )

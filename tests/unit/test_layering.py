@@ -25,6 +25,7 @@ CORE = (
     "kuorum/policy.py",
     "kuorum/names.py",
     "kuorum/errors.py",
+    "kuorum/receipts.py",
 )
 KUBERNETES_IO = (
     "kubernetes",
