@@ -20,7 +20,6 @@ import base64
 import http.client
 import json
 import platform
-import socket
 import ssl
 import statistics
 import sys
@@ -38,19 +37,12 @@ from kubernetes import client
 from kuorum import names, sharing
 from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import Supervisor, free_port, wait_until
 from kuorum.envelope import EncryptionPrivateKey, NodePublicKeys, ShareContext, seal_share
 from kuorum.kube.pinned import pinned_context
 
 NAMESPACE = names.SYSTEM_NAMESPACE
 OPERATOR = f"system:serviceaccount:{NAMESPACE}:{names.OPERATOR_ACCOUNT}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Connection:

@@ -14,7 +14,6 @@ SAN 127.0.0.1 (NOTES.md). Two TLS modes, as in a cluster:
 from __future__ import annotations
 
 import datetime
-import socket
 import ssl
 import sys
 import urllib.error
@@ -26,7 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from kuorum import names
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import Supervisor, free_port, wait_until
 from kuorum.kube.raw import raw
 from kuorum.webhook import registration, tls
 from kuorum.webhook.registration import MUTATE_PATH
@@ -34,14 +33,6 @@ from kuorum.webhook.registration import MUTATE_PATH
 READY_TIMEOUT = 60.0
 PROCESS_NAME = "kuorum-webhook"
 TLS_SECRET = "kuorum-webhook-tls"  # noqa: S105 (a Secret's name)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

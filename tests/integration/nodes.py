@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from kubernetes import client
 from kuorum import names, sharing
 from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import Supervisor, free_port, wait_until
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodePublicKeys,
@@ -42,14 +41,6 @@ READY_TIMEOUT = 60.0
 OPERATOR_IDENTITY = f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
 DEALER = ed25519.Ed25519PrivateKey.generate()
 """Signs what the tests seal, standing in for the operator's dealing key."""
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
