@@ -18,6 +18,7 @@ from kuorum.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.dev",
     "kuorum.node.command",
+    "kuorum.operator.command",
     "kuorum.ledger_cli",
     "kuorum.webhook.command",
 )

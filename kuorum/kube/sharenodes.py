@@ -28,6 +28,9 @@ def list_share_nodes(api: client.ApiClient) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: str(item["metadata"]["name"]))
 
 
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
 def get_share_node(api: client.ApiClient, name: str) -> dict[str, Any] | None:
     """The ShareNode ``name``, or None when it does not exist."""
     try:
@@ -42,11 +45,18 @@ def get_share_node(api: client.ApiClient, name: str) -> dict[str, Any] | None:
 
 
 def register_share_node(api: client.ApiClient, name: str, spec: dict[str, Any]) -> None:
-    """Create the ShareNode ``name`` with ``spec``, or merge ``spec`` into the existing one."""
+    """Create the ShareNode ``name`` with ``spec``, or merge ``spec`` into the existing one.
+
+    The zone is also set as the well-known ``topology.kubernetes.io/zone`` label, so
+    ``spec.nodeSelector`` of a DecentralizedSecret can select ShareNodes by zone.
+    """
+    labels = {names.MANAGED_BY_LABEL: names.MANAGED_BY}
+    if spec.get("zone"):
+        labels[ZONE_LABEL] = spec["zone"]
     body = {
         "apiVersion": names.API_VERSION,
         "kind": names.NODE_KIND,
-        "metadata": {"name": name, "labels": {names.MANAGED_BY_LABEL: names.MANAGED_BY}},
+        "metadata": {"name": name, "labels": labels},
         "spec": spec,
     }
     try:
@@ -55,7 +65,11 @@ def register_share_node(api: client.ApiClient, name: str, spec: dict[str, Any]) 
         if error.status != 409:
             raise
         _api(api).patch_cluster_custom_object(
-            names.GROUP, names.VERSION, names.NODE_PLURAL, name, {"spec": spec}
+            names.GROUP,
+            names.VERSION,
+            names.NODE_PLURAL,
+            name,
+            {"metadata": {"labels": labels}, "spec": spec},
         )
 
 

@@ -1,0 +1,140 @@
+"""Gather t valid shares of a version from the nodes, and open the payload.
+
+All chosen nodes are asked at once, each share sealed to a fresh ephemeral key of
+this collection; the first t shares that pass every check win and the other requests
+are cancelled. A share is valid only if the node's signature verifies under the key
+pinned when the version was dealt, its commitments are the pinned ones (by digest),
+and it verifies against them. A node that fails a check is reported as bad, by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum import sharing
+from kuorum.envelope import (
+    EncryptionPrivateKey,
+    EnvelopeError,
+    SealedShare,
+    ShareContext,
+    decrypt_payload,
+    open_share,
+)
+from kuorum.operator.nodeclient import NodeClient, NodeError, Released
+
+RELEASE_REASON = "materialize the target Secret"
+
+
+@dataclass(frozen=True)
+class Collected:
+    """The outcome of one collection; ``data`` is None when fewer than t shares were valid."""
+
+    data: Mapping[str, bytes] | None = field(repr=False)
+    bad: tuple[str, ...]
+    """Nodes that answered with a share that failed a check."""
+    unreachable: tuple[str, ...]
+    """Nodes that did not answer with a share (down, refused, missing)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One node to ask, with the signing key pinned for it."""
+
+    client: NodeClient
+    signing_key: bytes
+
+
+async def collect(
+    sources: Sequence[Source],
+    *,
+    namespace: str,
+    name: str,
+    version: int,
+    threshold: int,
+    commitments_digest: str,
+    identity: str,
+) -> Collected:
+    """Ask every node, verify as answers arrive, stop at t valid shares."""
+    ephemeral = EncryptionPrivateKey.generate()
+    public = ephemeral.public_key()
+    tasks = {
+        asyncio.create_task(
+            s.client.release(
+                namespace,
+                name,
+                version,
+                key=public.to_bytes(),
+                kem=public.kem,
+                reason=RELEASE_REASON,
+            )
+        ): s
+        for s in sources
+    }
+    valid: dict[int, sharing.Share] = {}
+    bad: list[str] = []
+    unreachable: list[str] = []
+    commitments: sharing.Commitments | None = None
+    payloads: list[bytes] = []
+    pending = set(tasks)
+    try:
+        while pending and len(valid) < threshold:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                source = tasks[task]
+                try:
+                    released = task.result()
+                except NodeError:
+                    unreachable.append(source.client.name)
+                    continue
+                context = ShareContext(
+                    namespace, name, version, released.index, identity, "release"
+                )
+                share = _check(released, ephemeral, context, source.signing_key, commitments_digest)
+                if share is None:
+                    bad.append(source.client.name)
+                    continue
+                valid[share.index] = share
+                commitments = commitments or sharing.Commitments.from_bytes(released.commitments)
+                if released.payload not in payloads:
+                    payloads.append(released.payload)
+    finally:
+        for task in pending:
+            task.cancel()
+        unreachable.extend(tasks[t].client.name for t in pending)
+    if commitments is None or len(valid) < threshold:
+        return Collected(None, tuple(bad), tuple(unreachable))
+    key = sharing.combine(list(valid.values()), commitments)
+    for payload in payloads:  # the AEAD tag tells a node's tampered copy from a true one
+        try:
+            data = decrypt_payload(payload, key, namespace=namespace, name=name, version=version)
+        except EnvelopeError:
+            continue
+        return Collected(data, tuple(bad), tuple(unreachable))
+    return Collected(None, tuple(bad), tuple(unreachable))
+
+
+def _check(
+    released: Released,
+    ephemeral: EncryptionPrivateKey,
+    context: ShareContext,
+    signing_key: bytes,
+    commitments_digest: str,
+) -> sharing.Share | None:
+    """The share if every check passes, else None (the node is to blame)."""
+    try:
+        commitments = sharing.Commitments.from_bytes(released.commitments)
+        if sharing.commitments_digest(commitments) != commitments_digest:
+            return None
+        share = open_share(
+            SealedShare.from_bytes(released.sealed_share),
+            recipient=ephemeral,
+            context=context,
+            sender=ed25519.Ed25519PublicKey.from_public_bytes(signing_key),
+        )
+    except (EnvelopeError, sharing.SharingError, ValueError):
+        return None
+    return share if sharing.verify(share, commitments) else None

@@ -1,0 +1,100 @@
+"""``kuorum operator``: run the kopf operator that reconciles DecentralizedSecrets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kuorum import names
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kuorum operator`` to the CLI."""
+    parser = subparsers.add_parser(
+        "operator", help="reconcile DecentralizedSecrets: deal, store, collect, materialize"
+    )
+    parser.add_argument("--kubeconfig", type=Path, help="default: in-cluster, $KUBECONFIG")
+    parser.add_argument(
+        "--namespace",
+        default=names.SYSTEM_NAMESPACE,
+        help=f"namespace of the operator's ServiceAccount (default {names.SYSTEM_NAMESPACE})",
+    )
+    parser.add_argument(
+        "--service-account",
+        default=names.OPERATOR_ACCOUNT,
+        help=f"the operator's ServiceAccount (default {names.OPERATOR_ACCOUNT})",
+    )
+    parser.add_argument(
+        "--node-token-file",
+        type=Path,
+        help="projected token with audience kuorum.io/node; default: TokenRequest",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=10.0,
+        help="seconds between reconciliations of one secret (default 10)",
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=8080, help="port of /metrics (0: none; default 8080)"
+    )
+    parser.add_argument(
+        "--liveness",
+        default="http://0.0.0.0:8081/healthz",
+        help="kopf liveness endpoint URL (default http://0.0.0.0:8081/healthz)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the operator and block until it stops."""
+    import kopf
+    import prometheus_client
+
+    from kuorum.kube.client import api_client
+    from kuorum.operator.handlers import install
+    from kuorum.operator.settings import OperatorSettings
+
+    settings = OperatorSettings(
+        api=api_client(args.kubeconfig),
+        namespace=args.namespace,
+        service_account=args.service_account,
+        node_token_file=args.node_token_file,
+        interval=args.interval,
+    )
+    registry = install(settings)
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> Any:
+        return connection_info(settings.api)
+
+    if args.metrics_port:
+        prometheus_client.start_http_server(args.metrics_port)
+    kopf.configure(verbose=False)
+    kopf.run(registry=registry, clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
+    return 0
+
+
+def connection_info(api: Any) -> Any:
+    """kopf's credentials from the same client configuration the operator itself uses.
+
+    In a pod the in-cluster loader installs a hook that re-reads the rotated token file;
+    calling it here gives kopf a fresh token whenever it logs in again after a 401.
+    """
+    import kopf
+
+    configuration = api.configuration
+    if configuration.refresh_api_key_hook is not None:
+        configuration.refresh_api_key_hook(configuration)
+    keys = configuration.api_key or {}
+    bearer = keys.get("BearerToken") or keys.get("authorization") or ""
+    token = bearer.removeprefix("Bearer ").strip() or None
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        scheme="Bearer" if token else None,
+        token=token,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )

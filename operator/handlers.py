@@ -1,0 +1,155 @@
+"""kopf handlers: a timer reconciles each DecentralizedSecret, a finalizer destroys shares.
+
+One timer per object (not change handlers) keeps the loop level-triggered: whatever
+happened while the operator was down, crashed mid-dealing, or while nodes were away,
+the next tick sees the current state and converges. ShareNodes are kept in a kopf index,
+so a tick makes no API call unless it has work to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import kopf
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum import names
+from kuorum.models import SecretStatus, parse_time
+from kuorum.operator import messages
+from kuorum.operator.kubeio import KubeIO
+from kuorum.operator.metrics import METRICS
+from kuorum.operator.nodeclient import NodeClient, NodeError
+from kuorum.operator.nodes import NodeView, view
+from kuorum.operator.reconcile import Operator, Retry, reconcile, utcnow
+from kuorum.operator.settings import OperatorSettings
+from kuorum.operator.tokens import NodeTokens
+
+logger = logging.getLogger(__name__)
+SECRETS = (names.GROUP, names.VERSION, names.SECRET_PLURAL)
+NODES = (names.GROUP, names.VERSION, names.NODE_PLURAL)
+DELETION_GRACE = timedelta(minutes=10)
+"""How long the finalizer retries unreachable nodes before it lets the object go."""
+
+
+def install(config: OperatorSettings) -> kopf.OperatorRegistry:
+    """Register the handlers on a fresh registry configured by ``config``."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.startup(registry=registry)
+    async def startup(*, settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        settings.persistence.finalizer = names.FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=names.GROUP, key="last-handled-configuration"
+        )
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        settings.scanning.disabled = True  # our resources are known: no RBAC to read CRDs
+        session = aiohttp.ClientSession()
+        tokens = NodeTokens(
+            config.api,
+            namespace=config.namespace,
+            account=config.service_account,
+            file=config.node_token_file,
+        )
+
+        def client_for(node: NodeView) -> NodeClient:
+            return NodeClient(
+                session,
+                name=node.name,
+                endpoint=node.endpoint,
+                certificate=node.certificate,
+                token=tokens,
+            )
+
+        def events(body: Any, type_: str, reason: str, message: str) -> None:
+            kopf.event(body, type=type_, reason=reason, message=message)
+
+        memo.session = session
+        memo.operator = Operator(
+            kube=KubeIO(config.api),
+            client_for=client_for,
+            identity=config.identity,
+            dealer=ed25519.Ed25519PrivateKey.generate(),
+            events=events,
+        )
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+        await memo.session.close()
+
+    @kopf.index(*NODES, id="sharenodes", registry=registry)
+    def sharenodes(name: str, body: kopf.Body, **_: Any) -> dict[str, Any]:
+        return {
+            name: {
+                "metadata": dict(body.metadata),
+                "spec": dict(body.spec),
+                "status": dict(body.status),
+            }
+        }
+
+    @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
+    async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+        with METRICS.reconcile_seconds.time():
+            try:
+                await reconcile(memo.operator, body, _views(kwargs["sharenodes"]), now=utcnow())
+            except Retry as waiting:
+                logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
+
+    @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
+    async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+        await _destroy(memo.operator, body, _views(kwargs["sharenodes"]))
+
+    return registry
+
+
+def _views(index: kopf.Index[str, Any]) -> dict[str, NodeView]:
+    now = utcnow()
+    found = {}
+    for name in index:
+        for obj in index[name]:
+            node = view(obj, now=now)
+            if node is not None:
+                found[node.name] = node
+    return found
+
+
+async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView]) -> None:
+    """Erase every version on every node; after the grace period, let go and say who holds."""
+    namespace, name = body.metadata.namespace, body.metadata.name
+    status = SecretStatus.from_dict(dict(body.status))
+    chosen = {n.name for n in status.nodes or ()}
+    left = []
+    for node in sorted(set(views) | chosen):
+        view_ = views.get(node)
+        if view_ is None or not view_.usable:
+            if node in chosen:
+                left.append(node)
+            continue
+        try:
+            await op.client_for(view_).destroy(namespace, name)
+        except NodeError as error:
+            METRICS.node_errors.labels(node=node, kind=error.kind).inc()
+            left.append(node)
+    spec = body.spec.get("access") or {}
+    target = (body.spec.get("target") or {}).get("name") or name
+    for other in spec.get("namespaces") or ():
+        if other != namespace:
+            await op.kube.delete_secret(other, target)
+    if not left:
+        op.events(
+            body,
+            "Normal",
+            "SharesDestroyed",
+            messages.SHARES_DESTROYED.format(nodes=", ".join(sorted(chosen)) or "none"),
+        )
+        return
+    deleted = body.metadata.get("deletionTimestamp")
+    if deleted and utcnow() - parse_time(deleted) >= DELETION_GRACE:
+        op.events(body, "Warning", "SharesLeft", messages.SHARES_LEFT.format(nodes=", ".join(left)))
+        return
+    raise kopf.TemporaryError(f"shares of {namespace}/{name} still on {', '.join(left)}", delay=15)

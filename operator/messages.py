@@ -1,0 +1,46 @@
+"""Texts the operator shows users, in conditions and Events, kept in one place.
+
+Each names the object's part and what to do. None may carry a secret value, a share or
+a key: only names, versions and counts.
+"""
+
+READY = "Secret {target} holds version {version}"
+STORED = "version {version} is stored on all {shares} chosen nodes"
+HEALTHY = "every chosen node is reachable with the keys pinned for it"
+DISTRIBUTED = "version {version} dealt {threshold}-of-{shares} and stored on every chosen node"
+ROTATED = "version {new} committed on every chosen node; version {old} retired"
+MATERIALIZED = "Secret {target} written with version {version}"
+WAITING_FOR_NODES = (
+    "only {usable} usable ShareNodes match, {shares} are needed for a new version; "
+    "the current version stays in use until enough nodes are Ready (kubectl get snode)"
+)
+STORE_FAILED = (
+    "version {version} was not stored on every chosen node ({nodes}); the current version "
+    "stays in use and a new attempt follows"
+)
+SOURCE_NOT_FOUND = (
+    "spec.source.fromSecret names Secret {namespace}/{name}, which does not exist; "
+    "create it or fix the name"
+)
+SEALED_NOT_YET = (
+    "spec.source.sealed is not distributed by this operator version yet; "
+    "use spec.source.generate or spec.source.fromSecret"
+)
+TOO_FEW_SHARES = (
+    "fewer than {threshold} valid shares of version {version} could be collected "
+    "(not answering or bad: {nodes}); the Secret keeps its last value, retrying"
+)
+NODES_DOWN = (
+    "share nodes {nodes} are not reachable: {reachable} of {shares} shares reachable, "
+    "{threshold} needed"
+)
+KEY_CHANGED = (
+    "share nodes {nodes} now publish keys other than the ones pinned when their shares "
+    "were stored; they are not trusted until an administrator resolves it (docs/operations.md)"
+)
+BAD_SHARE = "share node {node} returned a share of version {version} that failed verification"
+SHARES_DESTROYED = "shares destroyed on {nodes}"
+SHARES_LEFT = (
+    "gave up destroying shares after the grace period; nodes {nodes} may still hold "
+    "shares of this secret: destroy them there (docs/operations.md)"
+)

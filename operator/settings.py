@@ -1,0 +1,28 @@
+"""Settings of one operator process, from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubernetes import client
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """What the handlers need to know about this process."""
+
+    api: client.ApiClient = field(repr=False)
+    namespace: str
+    """Namespace of the operator's own ServiceAccount (and of its Lease)."""
+    service_account: str
+    """The operator's ServiceAccount: tokens for the nodes are minted for it."""
+    node_token_file: Path | None
+    """A projected token with audience kuorum.io/node (in a pod); else TokenRequest."""
+    interval: float
+    """Seconds between two reconciliations of one DecentralizedSecret."""
+
+    @property
+    def identity(self) -> str:
+        """Who the share nodes see calling (the TokenReview username)."""
+        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
