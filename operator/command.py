@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ def register(subparsers: Any) -> None:
         help="seconds between reconciliations of one secret (default 10)",
     )
     parser.add_argument(
+        "--heartbeat-grace",
+        type=float,
+        default=45.0,
+        help="seconds after its last heartbeat a ShareNode counts as down (default 45)",
+    )
+    parser.add_argument(
         "--metrics-port", type=int, default=8080, help="port of /metrics (0: none; default 8080)"
     )
     parser.add_argument(
@@ -62,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         service_account=args.service_account,
         node_token_file=args.node_token_file,
         interval=args.interval,
+        heartbeat_grace=timedelta(seconds=args.heartbeat_grace),
     )
     registry = install(settings)
 

@@ -96,23 +96,28 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         with METRICS.reconcile_seconds.time():
             try:
-                await reconcile(memo.operator, body, _views(kwargs["sharenodes"]), now=utcnow())
+                await reconcile(
+                    memo.operator,
+                    body,
+                    _views(kwargs["sharenodes"], config.heartbeat_grace),
+                    now=utcnow(),
+                )
             except Retry as waiting:
                 logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        await _destroy(memo.operator, body, _views(kwargs["sharenodes"]))
+        await _destroy(memo.operator, body, _views(kwargs["sharenodes"], config.heartbeat_grace))
 
     return registry
 
 
-def _views(index: kopf.Index[str, Any]) -> dict[str, NodeView]:
+def _views(index: kopf.Index[str, Any], grace: timedelta) -> dict[str, NodeView]:
     now = utcnow()
     found = {}
     for name in index:
         for obj in index[name]:
-            node = view(obj, now=now)
+            node = view(obj, now=now, grace=grace)
             if node is not None:
                 found[node.name] = node
     return found

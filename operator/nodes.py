@@ -19,7 +19,7 @@ from typing import Any
 from kuorum.models import LabelSelector, ShareNode, parse_time
 
 HEARTBEAT_GRACE = timedelta(seconds=45)
-"""A node whose last heartbeat is older than this is treated as down."""
+"""By default, a node whose last heartbeat is older than this is treated as down."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ def fingerprint(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:32]
 
 
-def view(obj: Mapping[str, Any], *, now: datetime) -> NodeView | None:
+def view(
+    obj: Mapping[str, Any], *, now: datetime, grace: timedelta = HEARTBEAT_GRACE
+) -> NodeView | None:
     """Read a ShareNode object; None when its spec is unusable (logged by the caller)."""
     try:
         node = ShareNode.from_object(obj)
@@ -62,7 +64,7 @@ def view(obj: Mapping[str, Any], *, now: datetime) -> NodeView | None:
         for c in status.get("conditions") or []
     )
     heartbeat = status.get("lastHeartbeatTime")
-    fresh = isinstance(heartbeat, str) and now - parse_time(heartbeat) <= HEARTBEAT_GRACE
+    fresh = isinstance(heartbeat, str) and now - parse_time(heartbeat) <= grace
     spec = node.spec
     return NodeView(
         name=node.name,

@@ -217,6 +217,9 @@ async def _distribute(
     patch["pendingVersion"] = None
     patch["nextRotationTime"] = patch.get("nextRotationTime")
     await op.kube.patch_status(namespace, name, patch)
+    imported = spec.source.from_secret
+    if imported is not None and imported.delete_after_import:  # only once committed
+        await op.kube.delete_secret(namespace, imported.name)
     if previous is not None:
         METRICS.rotations.inc()
         op.events(body, "Normal", "Rotated", messages.ROTATED.format(old=previous, new=version))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from kubernetes import client
@@ -21,6 +22,8 @@ class OperatorSettings:
     """A projected token with audience kuorum.io/node (in a pod); else TokenRequest."""
     interval: float
     """Seconds between two reconciliations of one DecentralizedSecret."""
+    heartbeat_grace: timedelta
+    """A ShareNode whose last heartbeat is older than this counts as down."""
 
     @property
     def identity(self) -> str:

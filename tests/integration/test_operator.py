@@ -1,0 +1,317 @@
+"""The operator on a real apiserver with real share nodes and a real operator process.
+
+Nodes beat every second and the operator counts a node down 5 s after its last beat
+and reconciles every 2 s, so faults show within seconds instead of the production
+defaults (15 s, 45 s, 10 s). Each test uses its own namespace.
+"""
+
+from __future__ import annotations
+
+import base64
+import string
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+
+from kuorum import names
+from kuorum.cluster import install
+from kuorum.cluster.controlplane import ControlPlane
+from kuorum.cluster.processes import Supervisor, wait_until
+
+pytestmark = pytest.mark.integration
+TIMEOUT = 90.0
+NODE_FLAGS = ["--heartbeat-interval", "1"]
+
+
+@pytest.fixture
+def operator(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Supervisor]:
+    """A ``kuorum operator`` process running as the kuorum-operator ServiceAccount."""
+    install.grant_component(control_plane.api_client(), "operator")
+    kubeconfig = control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
+    supervisor = Supervisor(tmp_path / "operator", tie_to_parent=True)
+    supervisor.start(
+        "operator",
+        [
+            sys.executable,
+            "-m",
+            "kuorum",
+            "operator",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--interval",
+            "2",
+            "--heartbeat-grace",
+            "5",
+            "--metrics-port",
+            "0",
+            "--liveness",
+            "",
+        ],
+    )
+    try:
+        yield supervisor
+    finally:
+        supervisor.stop_all(timeout=10)
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane) -> str:
+    name = f"op-{uuid.uuid4().hex[:8]}"
+    control_plane.create_namespace(name)
+    return name
+
+
+def apply_secret(plane: ControlPlane, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    client.CustomObjectsApi(plane.api_client()).create_namespaced_custom_object(
+        names.GROUP,
+        names.VERSION,
+        namespace,
+        names.SECRET_PLURAL,
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.SECRET_KIND,
+            "metadata": {"name": name},
+            "spec": spec,
+        },
+    )
+
+
+def dsec(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = client.CustomObjectsApi(
+        plane.api_client()
+    ).get_namespaced_custom_object(names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, name)  # type: ignore[assignment]
+    return found
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for found in (obj.get("status") or {}).get("conditions") or []:
+        if found["type"] == kind:
+            return dict(found)
+    return {}
+
+
+def wait_for(
+    plane: ControlPlane,
+    namespace: str,
+    name: str,
+    kind: str,
+    value: str,
+    *,
+    reason: str | None = None,
+    operator: Supervisor,
+) -> dict[str, Any]:
+    """Wait until condition ``kind`` has ``value`` (and ``reason``); return the object."""
+    seen: dict[str, Any] = {}
+
+    def reached() -> bool:
+        seen.update(dsec(plane, namespace, name))
+        found = condition(seen, kind)
+        return found.get("status") == value and reason in (None, found.get("reason"))
+
+    wait_until(
+        reached,
+        timeout=TIMEOUT,
+        what=f"{kind}={value} on {namespace}/{name}",
+        interval=0.5,
+        log=operator.log_path("operator"),
+    )
+    return seen
+
+
+def secret_data(plane: ControlPlane, namespace: str, name: str) -> dict[str, bytes]:
+    secret = client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
+    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+
+GENERATED = {
+    "threshold": 3,
+    "shares": 5,
+    "source": {
+        "generate": {
+            "keys": [
+                {"name": "password", "length": 24, "charset": "alphanumeric"},
+                {"name": "pin", "length": 6, "charset": "numeric"},
+            ]
+        }
+    },
+}
+
+
+def test_generated_secret_becomes_ready_with_values_as_specified(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    share_nodes.start(5, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "db", GENERATED)
+    obj = wait_for(control_plane, namespace, "db", "Ready", "True", operator=operator)
+    data = secret_data(control_plane, namespace, "db")
+    assert set(data) == {"password", "pin"}
+    assert len(data["password"]) == 24 and data["password"].decode().isalnum()
+    assert len(data["pin"]) == 6 and set(data["pin"].decode()) <= set(string.digits)
+    status = obj["status"]
+    assert status["version"] == 1 and status["sharesReachable"] == 5
+    assert sorted(n["index"] for n in status["nodes"]) == [1, 2, 3, 4, 5]
+    assert all(n["state"] == "Stored" and n["signingKeyFingerprint"] for n in status["nodes"])
+    held = {
+        node.name: node.request(
+            "GET", f"/v1/shares/{namespace}/db", token=share_nodes.operator_token()
+        ).json()
+        for node in share_nodes.nodes
+    }
+    assert all([item["version"] for item in items] == [1] for items in held.values())
+    for value in data.values():  # the value never reaches status or the operator's log
+        assert value.decode() not in str(status)
+        assert value.decode() not in operator.log_path("operator").read_text()
+
+
+def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_them(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    nodes = share_nodes.start(5, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "api", GENERATED)
+    wait_for(control_plane, namespace, "api", "Ready", "True", operator=operator)
+    before = secret_data(control_plane, namespace, "api")
+    nodes[1].kill()
+    nodes[3].kill()
+    client.CoreV1Api(control_plane.api_client()).delete_namespaced_secret("api", namespace)
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "api",
+        "Degraded",
+        "True",
+        reason="NodesUnreachable",
+        operator=operator,
+    )
+    message = condition(obj, "Degraded")["message"]
+    assert nodes[1].name in message and nodes[3].name in message
+    wait_until(
+        lambda: _exists(control_plane, namespace, "api"),
+        timeout=TIMEOUT,
+        what="re-materialized Secret api",
+    )
+    assert secret_data(control_plane, namespace, "api") == before
+    assert condition(dsec(control_plane, namespace, "api"), "Ready")["status"] == "True"
+    nodes[1].start()
+    nodes[3].start()
+    wait_for(control_plane, namespace, "api", "Degraded", "False", operator=operator)
+
+
+def test_from_secret_imports_the_values_and_deletes_the_original(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    share_nodes.start(3, extra=NODE_FLAGS)
+    original = {"user": b"app", "password": b"s3cret-value"}
+    client.CoreV1Api(control_plane.api_client()).create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {"name": "legacy"},
+            "data": {k: base64.b64encode(v).decode() for k, v in original.items()},
+        },
+    )
+    apply_secret(
+        control_plane,
+        namespace,
+        "imported",
+        {
+            "threshold": 2,
+            "shares": 3,
+            "source": {"fromSecret": {"name": "legacy", "deleteAfterImport": True}},
+        },
+    )
+    wait_for(control_plane, namespace, "imported", "Ready", "True", operator=operator)
+    assert secret_data(control_plane, namespace, "imported") == original
+    wait_until(
+        lambda: not _exists(control_plane, namespace, "legacy"),
+        timeout=TIMEOUT,
+        what="deletion of the imported Secret legacy",
+    )
+
+
+def test_missing_source_secret_is_reported_and_nothing_is_dealt(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    share_nodes.start(3, extra=NODE_FLAGS)
+    apply_secret(
+        control_plane,
+        namespace,
+        "orphan",
+        {
+            "threshold": 2,
+            "shares": 3,
+            "source": {"fromSecret": {"name": "nowhere"}},
+        },
+    )
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "orphan",
+        "Distributed",
+        "False",
+        reason="SourceNotFound",
+        operator=operator,
+    )
+    assert "nowhere" in condition(obj, "Distributed")["message"]
+    assert "version" not in obj["status"]
+
+
+def test_too_few_ready_nodes_waits_and_says_why(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    share_nodes.start(2, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "big", GENERATED)
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "big",
+        "Distributed",
+        "False",
+        reason="WaitingForNodes",
+        operator=operator,
+    )
+    assert "5 are needed" in condition(obj, "Distributed")["message"]
+    share_nodes.start(3, extra=NODE_FLAGS)
+    wait_for(control_plane, namespace, "big", "Ready", "True", operator=operator)
+
+
+def test_deletion_destroys_every_share_on_the_nodes(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+) -> None:
+    share_nodes.start(3, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "gone", {**GENERATED, "threshold": 2, "shares": 3})
+    wait_for(control_plane, namespace, "gone", "Ready", "True", operator=operator)
+    client.CustomObjectsApi(control_plane.api_client()).delete_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "gone"
+    )
+
+    def deleted() -> bool:
+        try:
+            dsec(control_plane, namespace, "gone")
+        except client.ApiException as error:
+            return error.status == 404
+        return False
+
+    wait_until(
+        deleted,
+        timeout=TIMEOUT,
+        what="finalized DecentralizedSecret gone",
+        log=operator.log_path("operator"),
+    )
+    token = share_nodes.operator_token()
+    for node in share_nodes.nodes:
+        assert node.request("GET", f"/v1/shares/{namespace}/gone", token=token).json() == []
+
+
+def _exists(plane: ControlPlane, namespace: str, name: str) -> bool:
+    try:
+        client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
