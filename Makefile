@@ -20,9 +20,10 @@ setup: $(STAMP)
 control-plane: $(STAMP)
 	$(BIN)/python -m kuorum.cluster.binaries
 
-## demo: start the local control plane with every component (stop with `make down`)
+## demo: the local control plane with every component, a secret, an injected pod, an audit
 demo: control-plane
 	$(BIN)/kuorum dev up
+	KUORUM=$(BIN)/kuorum hack/demo.sh
 
 down: $(STAMP)
 	$(BIN)/kuorum dev down

@@ -22,9 +22,12 @@ def register(subparsers: Any) -> None:
     actions = dev.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start the control plane and every component")
     up.add_argument(
-        "--nodes", type=int, default=DEFAULT_NODES, metavar="N",
+        "--nodes",
+        type=int,
+        default=DEFAULT_NODES,
+        metavar="N",
         help=f"share nodes to run (default {DEFAULT_NODES})",
-    )  # fmt: skip
+    )
     down = actions.add_parser("down", help="stop everything 'dev up' started")
     stop = actions.add_parser("stop-node", help="kill one share node (SIGKILL), keep its data")
     start = actions.add_parser("start-node", help="start a stopped share node again")
@@ -32,9 +35,11 @@ def register(subparsers: Any) -> None:
         parser.add_argument("name", help="the node's name, as in `kubectl get snode`")
     for parser in (up, down, stop, start):
         parser.add_argument(
-            "--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+            "--state-dir",
+            type=Path,
+            default=DEFAULT_STATE_DIR,
             help=f"where keys, data, logs and the kubeconfig live (default {DEFAULT_STATE_DIR})",
-        )  # fmt: skip
+        )
     up.set_defaults(func=run_up)
     down.set_defaults(func=run_down)
     stop.set_defaults(func=run_stop_node)
@@ -66,7 +71,8 @@ def run_up(args: argparse.Namespace) -> int:
         install.ensure_namespace(api, names.SYSTEM_NAMESPACE)
         print(f"kuorum: starting {args.nodes} share nodes ...", flush=True)
         devstack.start_nodes(plane, args.nodes)
-        print("kuorum: starting the webhook ...", flush=True)
+        print("kuorum: starting the operator and the webhook ...", flush=True)
+        devstack.start_operator(plane)
         devstack.start_webhook(plane)
     except BaseException:
         plane.stop()

@@ -100,16 +100,26 @@ def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot, kubeconfig: Pat
     plane.supervisor.start(
         name,
         [
-            sys.executable, "-m", "kuorum", "node",
-            "--name", name,
-            "--data-dir", str(plane.state_dir / "nodes" / name),
-            "--listen", f"127.0.0.1:{slot.port}",
-            "--tls-san", "127.0.0.1",
-            "--zone", slot.zone,
-            "--kubeconfig", str(kubeconfig),
-            "--operator-identity", OPERATOR_IDENTITY,
+            sys.executable,
+            "-m",
+            "kuorum",
+            "node",
+            "--name",
+            name,
+            "--data-dir",
+            str(plane.state_dir / "nodes" / name),
+            "--listen",
+            f"127.0.0.1:{slot.port}",
+            "--tls-san",
+            "127.0.0.1",
+            "--zone",
+            slot.zone,
+            "--kubeconfig",
+            str(kubeconfig),
+            "--operator-identity",
+            OPERATOR_IDENTITY,
         ],
-    )  # fmt: skip
+    )
 
 
 def _wait_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
@@ -128,8 +138,13 @@ def _wait_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
         except (urllib.error.URLError, OSError):
             return False
 
-    wait_until(ready, timeout=READY_TIMEOUT, what=f"share node {name}", interval=0.2,
-               log=plane.supervisor.log_path(name))  # fmt: skip
+    wait_until(
+        ready,
+        timeout=READY_TIMEOUT,
+        what=f"share node {name}",
+        interval=0.2,
+        log=plane.supervisor.log_path(name),
+    )
 
 
 def start_webhook(plane: ControlPlane) -> str:
@@ -142,3 +157,18 @@ def start_webhook(plane: ControlPlane) -> str:
     hook.start()
     local.register(plane.api_client(), hook.configuration())
     return hook.url
+
+
+def start_operator(plane: ControlPlane) -> None:
+    """Start the operator as the kuorum-operator ServiceAccount (metrics on a free port)."""
+    install.grant_component(plane.api_client(), "operator")
+    kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
+    plane.supervisor.start(
+        "kuorum-operator",
+        [
+            sys.executable, "-m", "kuorum", "operator",
+            "--kubeconfig", str(kubeconfig),
+            "--metrics-port", str(free_port()),
+            "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
+        ],
+    )  # fmt: skip

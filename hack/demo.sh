@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The end of `make demo`, on the stack `kuorum dev up` started: a generated secret, a pod
+# that the webhook injects with references to it, and an audit of every node's ledger.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=${STATE_DIR:-.kuorum-dev}
+export KUBECONFIG=$state/kubeconfig PATH=$PWD/$state/bin:$PATH
+kuorum=${KUORUM:-.venv/bin/kuorum}
+
+kubectl get namespace shop >/dev/null 2>&1 || kubectl create namespace shop
+kubectl apply -f examples/generated-secret.yaml
+kubectl wait -n shop dsec/db --for=condition=Ready --timeout=180s
+kubectl get dsec -A
+kubectl get snode
+kubectl apply -f examples/quickstart-pod.yaml
+echo
+echo "The pod as stored: references to Secret shop/db, never a value."
+kubectl get pod -n shop quickstart -o jsonpath='{range .spec.containers[*]}container {.name}: envFrom {.envFrom} mounts {.volumeMounts[?(@.readOnly==true)].mountPath}{"\n"}{end}'
+echo
+"$kuorum" ledger verify
