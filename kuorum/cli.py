@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.node.command",
     "kuorum.operator.command",
     "kuorum.ledger_cli",
+    "kuorum.status_cli",
     "kuorum.webhook.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""

@@ -160,7 +160,7 @@ def start_webhook(plane: ControlPlane) -> str:
 
 
 def start_operator(plane: ControlPlane) -> None:
-    """Start the operator as the kuorum-operator ServiceAccount (metrics on a free port)."""
+    """Start the operator as the kuorum-operator ServiceAccount, holding the chart's Lease."""
     install.grant_component(plane.api_client(), "operator")
     kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
     plane.supervisor.start(
@@ -168,7 +168,7 @@ def start_operator(plane: ControlPlane) -> None:
         [
             sys.executable, "-m", "kuorum", "operator",
             "--kubeconfig", str(kubeconfig),
-            "--metrics-port", str(free_port()),
-            "--liveness", f"http://127.0.0.1:{free_port()}/healthz",
+            "--listen", f"127.0.0.1:{free_port()}",
+            "--leader-election-lease", "kuorum-operator",
         ],
     )  # fmt: skip

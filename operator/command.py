@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,19 @@ def register(subparsers: Any) -> None:
         help="seconds after its last heartbeat a ShareNode counts as down (default 45)",
     )
     parser.add_argument(
-        "--metrics-port", type=int, default=8080, help="port of /metrics (0: none; default 8080)"
+        "--listen",
+        default="0.0.0.0:8080",
+        help="HOST:PORT of /metrics and /healthz (port 0: any free port; default 0.0.0.0:8080)",
     )
     parser.add_argument(
-        "--liveness",
-        default="http://0.0.0.0:8081/healthz",
-        help="kopf liveness endpoint URL (default http://0.0.0.0:8081/healthz)",
+        "--leader-election-lease",
+        metavar="NAME",
+        help="hold this Lease (in --namespace) before reconciling; for several replicas",
+    )
+    parser.add_argument(
+        "--identity",
+        default=socket.gethostname(),
+        help="this replica's name in the Lease (default: the host name, i.e. the pod name)",
     )
     parser.set_defaults(func=run)
 
@@ -61,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kuorum.kube.client import api_client
     from kuorum.operator.handlers import install
+    from kuorum.operator.leader import Elector
     from kuorum.operator.settings import OperatorSettings
 
     settings = OperatorSettings(
@@ -77,10 +86,17 @@ def run(args: argparse.Namespace) -> int:
     def login(**_: Any) -> Any:
         return connection_info(settings.api)
 
-    if args.metrics_port:
-        prometheus_client.start_http_server(args.metrics_port)
+    host, _, port = args.listen.rpartition(":")
+    prometheus_client.start_http_server(int(port), addr=host or "0.0.0.0")  # noqa: S104
+    if args.leader_election_lease:
+        Elector(
+            settings.api,
+            namespace=args.namespace,
+            name=args.leader_election_lease,
+            identity=args.identity,
+        ).acquire()
     kopf.configure(verbose=False)
-    kopf.run(registry=registry, clusterwide=True, standalone=True, liveness_endpoint=args.liveness)
+    kopf.run(registry=registry, clusterwide=True, standalone=True)
     return 0
 
 

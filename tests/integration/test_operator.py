@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import string
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -48,10 +49,8 @@ def operator(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Supervisor
             "2",
             "--heartbeat-grace",
             "5",
-            "--metrics-port",
-            "0",
-            "--liveness",
-            "",
+            "--listen",
+            "127.0.0.1:0",
         ],
     )
     try:
@@ -164,6 +163,24 @@ def test_generated_secret_becomes_ready_with_values_as_specified(
         for node in share_nodes.nodes
     }
     assert all([item["version"] for item in items] == [1] for items in held.values())
+    screen = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kuorum",
+            "status",
+            "db",
+            "-n",
+            namespace,
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert screen.returncode == 0, screen.stderr
+    assert f"{namespace}/db: 3-of-5, version 1" in screen.stdout
     for value in data.values():  # the value never reaches status or the operator's log
         assert value.decode() not in str(status)
         assert value.decode() not in operator.log_path("operator").read_text()

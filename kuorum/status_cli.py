@@ -1,0 +1,86 @@
+"""``kuorum status NAME [-n NAMESPACE]``: one screen on a DecentralizedSecret.
+
+Everything shown comes from the secret's status and the ShareNodes' status: versions,
+nodes and their state, shares reachable, last collection, bad shares, ledger sizes.
+Nothing here can show a value: the command never reads the materialized Secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kuorum import names
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kuorum status`` to the CLI."""
+    parser = subparsers.add_parser("status", help="one screen on a DecentralizedSecret")
+    parser.add_argument("name", help="the DecentralizedSecret")
+    parser.add_argument("-n", "--namespace", default="default", help="its namespace")
+    parser.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the screen; exit 1 when the secret is not Ready."""
+    from kubernetes import client
+
+    from kuorum.errors import UserError
+    from kuorum.kube.client import api_client
+
+    custom = client.CustomObjectsApi(api_client(args.kubeconfig))
+    try:
+        obj: Any = custom.get_namespaced_custom_object(
+            names.GROUP, names.VERSION, args.namespace, names.SECRET_PLURAL, args.name
+        )
+    except client.ApiException as error:
+        if error.status == 404:
+            raise UserError(
+                f"no DecentralizedSecret {args.namespace}/{args.name}; "
+                f"list them with: kubectl get dsec -n {args.namespace}"
+            ) from None
+        raise
+    nodes: Any = custom.list_cluster_custom_object(names.GROUP, names.VERSION, names.NODE_PLURAL)
+    print(render(obj, {n["metadata"]["name"]: n for n in nodes.get("items", [])}))
+    ready = [c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"]
+    return 0 if ready and ready[0]["status"] == "True" else 1
+
+
+def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) -> str:
+    """The screen for one DecentralizedSecret object and the ShareNodes by name."""
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    chosen = status.get("nodes") or []
+    lines = [
+        f"{meta['namespace']}/{meta['name']}: {spec.get('threshold')}-of-{spec.get('shares')}, "
+        f"version {status.get('version', '-')}"
+        + (
+            f" (version {status['pendingVersion']} pending)" if status.get("pendingVersion") else ""
+        ),
+        f"  shares reachable   {status.get('sharesReachable', '-')} of {len(chosen) or '-'}"
+        f" (need {spec.get('threshold')})",
+        f"  last collection    {status.get('lastCollectionTime', '-')}",
+        f"  next rotation      {status.get('nextRotationTime', '-')}",
+        "",
+        "  conditions",
+    ]
+    for condition in status.get("conditions") or []:
+        lines.append(
+            f"    {condition['type']:<12} {condition['status']:<6} {condition.get('reason', '')}: "
+            f"{condition.get('message', '')}"
+        )
+    lines += ["", f"  {'node':<20} {'index':>5}  {'state':<12} {'zone':<10} ledger"]
+    for node in chosen:
+        found = sharenodes.get(node["name"]) or {}
+        zone = (found.get("spec") or {}).get("zone", "-")
+        ledger = (found.get("status") or {}).get("ledgerSize", "-")
+        lines.append(
+            f"  {node['name']:<20} {node['index']:>5}  {node['state']:<12} {zone:<10} {ledger}"
+        )
+    bad = status.get("badShares") or []
+    if bad:
+        lines += ["", "  bad shares"]
+        lines += [f"    {b['node']} (version {b['version']}) at {b['time']}" for b in bad]
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""`kuorum status` renders a secret's status and its nodes on one screen."""
+
+from __future__ import annotations
+
+from kuorum.status_cli import render
+
+SECRET = {
+    "metadata": {"namespace": "shop", "name": "db"},
+    "spec": {"threshold": 2, "shares": 3},
+    "status": {
+        "version": 4,
+        "sharesReachable": 2,
+        "lastCollectionTime": "2026-11-24T19:00:00Z",
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "Committed",
+                "message": "Secret db holds version 4",
+            },
+            {
+                "type": "Degraded",
+                "status": "True",
+                "reason": "NodesUnreachable",
+                "message": "share nodes n-2 ...",
+            },
+        ],
+        "nodes": [
+            {"name": "n-0", "index": 1, "state": "Stored"},
+            {"name": "n-1", "index": 2, "state": "Stored"},
+            {"name": "n-2", "index": 3, "state": "Unreachable"},
+        ],
+        "badShares": [{"node": "n-1", "version": 3, "time": "2026-11-20T10:00:00Z"}],
+    },
+}
+NODES = {"n-0": {"spec": {"zone": "zone-a"}, "status": {"ledgerSize": 12}}}
+
+
+def test_the_screen_shows_version_nodes_reachability_and_bad_shares() -> None:
+    screen = render(SECRET, NODES)
+    assert screen.splitlines()[0] == "shop/db: 2-of-3, version 4"
+    assert "2 of 3 (need 2)" in screen
+    assert "Degraded     True   NodesUnreachable" in screen
+    assert any(
+        line.split()[:5] == ["n-0", "1", "Stored", "zone-a", "12"] for line in screen.splitlines()
+    )
+    assert any(line.split()[:3] == ["n-2", "3", "Unreachable"] for line in screen.splitlines())
+    assert "n-1 (version 3)" in screen
+
+
+def test_a_fresh_secret_without_status_renders_placeholders() -> None:
+    screen = render(
+        {"metadata": {"namespace": "a", "name": "b"}, "spec": {"threshold": 1, "shares": 1}}, {}
+    )
+    assert screen.splitlines()[0] == "a/b: 1-of-1, version -"
