@@ -94,22 +94,32 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+        views = _views(kwargs["sharenodes"], config.heartbeat_grace)
         with METRICS.reconcile_seconds.time():
             try:
-                await reconcile(
-                    memo.operator,
-                    body,
-                    _views(kwargs["sharenodes"], config.heartbeat_grace),
-                    now=utcnow(),
-                )
+                ready = await reconcile(memo.operator, body, views, now=utcnow())
             except Retry as waiting:
+                ready = False
                 logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
+        _count(memo, body.metadata.uid, ready)
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         await _destroy(memo.operator, body, _views(kwargs["sharenodes"], config.heartbeat_grace))
+        _count(memo, body.metadata.uid, None)
 
     return registry
+
+
+def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
+    """Keep the gauge of secrets by Ready up to date (``None``: the object is gone)."""
+    states: dict[str | None, bool] = memo.setdefault("ready", {})
+    if ready is None:
+        states.pop(uid, None)
+    else:
+        states[uid] = ready
+    for value in (True, False):
+        METRICS.secrets.labels(ready=str(value)).set(sum(v is value for v in states.values()))
 
 
 def _views(index: kopf.Index[str, Any], grace: timedelta) -> dict[str, NodeView]:

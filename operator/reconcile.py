@@ -84,8 +84,11 @@ class Outcome:
 
 async def reconcile(
     op: Operator, body: Mapping[str, Any], views: Mapping[str, NodeView], *, now: datetime
-) -> None:
-    """One pass over one object: distribute if due, materialize if stale, report health."""
+) -> bool:
+    """One pass over one object: distribute if due, materialize if stale, report health.
+
+    Returns whether the object is Ready; raises :class:`Retry` when it must wait.
+    """
     metadata = body["metadata"]
     namespace, name = metadata["namespace"], metadata["name"]
     status = SecretStatus.from_dict(body.get("status") or {})
@@ -104,10 +107,11 @@ async def reconcile(
                 "observedGeneration": metadata.get("generation"),
             },
         )
-        return
+        return False
     if _distribution_due(secret, status, now):
         status = await _distribute(op, body, secret, status, views, now)
     await _materialize(op, body, secret, status, views, now)
+    return True
 
 
 def _distribution_due(secret: DecentralizedSecret, status: SecretStatus, now: datetime) -> bool:
