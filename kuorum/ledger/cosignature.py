@@ -6,17 +6,13 @@ by the 64-byte Ed25519 signature. It says: at that time, this was the largest
 consistent tree head the witness saw for that log.
 """
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kuorum.ledger.errors import NoteError
 from kuorum.ledger.note import (
     COSIGNATURE_V1,
     NoteSignature,
-    format_vkey,
-    key_id,
-    load_ed25519,
-    parse_vkey,
-    raw_public_key,
+    PinnedEd25519Key,
     verify_ed25519,
 )
 
@@ -63,36 +59,10 @@ class Cosigner:
         return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(PinnedEd25519Key):
     """Checks cosignatures from one pinned witness key; usable as a `NoteVerifier`."""
 
-    def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        self._name = name
-        self._public_key = public_key
-        self._key_id = key_id(name, COSIGNATURE_V1, raw_public_key(public_key))
-
-    def __repr__(self) -> str:
-        return f"CosignatureVerifier({self.vkey()!r})"
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> "CosignatureVerifier":
-        """Load a pinned `<name>+<hex key ID>+<base64(0x04 || key)>`; raise `NoteError`."""
-        name, public_key = parse_vkey(vkey, COSIGNATURE_V1)
-        return cls(name, load_ed25519(public_key))
-
-    @property
-    def name(self) -> str:
-        """Witness name the cosignatures must carry."""
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        """The 4-byte key ID (type 0x04)."""
-        return self._key_id
-
-    def vkey(self) -> str:
-        """The vkey string to pin this witness elsewhere."""
-        return format_vkey(self._name, COSIGNATURE_V1, raw_public_key(self._public_key))
+    KEY_TYPE = COSIGNATURE_V1
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """True when `signature` (timestamp || Ed25519) is a valid cosignature of `text`."""

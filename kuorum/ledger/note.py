@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -204,21 +204,27 @@ class Ed25519NoteSigner:
         return NoteSignature(self.name, self.key_id, self._private_key.sign(text))
 
 
-class Ed25519NoteVerifier:
-    """Checks Ed25519 note signatures (type 0x01) from one pinned key."""
+class PinnedEd25519Key:
+    """A named Ed25519 public key pinned for one kind of signature (``KEY_TYPE``).
+
+    Subclasses say what a signature covers (``verify``); the name, key ID and vkey
+    handling is the same for note signatures and cosignatures.
+    """
+
+    KEY_TYPE: int = ED25519
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
         self._name = name
         self._public_key = public_key
-        self._key_id = key_id(name, ED25519, raw_public_key(public_key))
+        self._key_id = key_id(name, self.KEY_TYPE, raw_public_key(public_key))
 
     def __repr__(self) -> str:
-        return f"Ed25519NoteVerifier({self.vkey()!r})"
+        return f"{type(self).__name__}({self.vkey()!r})"
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> "Ed25519NoteVerifier":
-        """Load a pinned `<name>+<hex key ID>+<base64(0x01 || key)>`; raise `NoteError`."""
-        name, public_key = parse_vkey(vkey, ED25519)
+    def from_vkey(cls, vkey: str) -> Self:
+        """Load a pinned `<name>+<hex key ID>+<base64(type || key)>`; raise `NoteError`."""
+        name, public_key = parse_vkey(vkey, cls.KEY_TYPE)
         return cls(name, load_ed25519(public_key))
 
     @property
@@ -238,7 +244,11 @@ class Ed25519NoteVerifier:
 
     def vkey(self) -> str:
         """The vkey string to pin this key elsewhere."""
-        return format_vkey(self._name, ED25519, raw_public_key(self._public_key))
+        return format_vkey(self._name, self.KEY_TYPE, raw_public_key(self._public_key))
+
+
+class Ed25519NoteVerifier(PinnedEd25519Key):
+    """Checks Ed25519 note signatures (type 0x01) from one pinned key."""
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """True when `signature` is a valid Ed25519 signature over `text`."""
