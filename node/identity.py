@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kuorum.envelope import NodeKeys
+from kuorum.files import write_private
 from kuorum.node.tls import certificate_names, make_certificate
 
 log = logging.getLogger("kuorum.node.identity")
@@ -41,18 +42,6 @@ class Identity:
 
     def __repr__(self) -> str:
         return f"Identity(fingerprint={self.keys.public().fingerprint()})"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 from the start (never briefly world-readable)."""
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.unlink(missing_ok=True)
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
 
 
 def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]) -> Identity:
@@ -80,8 +69,8 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
         certificate, private_key = make_certificate(
             name, sans, now=datetime.datetime.now(datetime.UTC)
         )
-        _write_private(key_path, private_key)
-        _write_private(certificate_path, certificate)
+        write_private(key_path, private_key)
+        write_private(certificate_path, certificate)
         log.info("node %s: new TLS certificate for %s", name, ", ".join(sans))
     return Identity(keys, certificate_path, key_path)
 

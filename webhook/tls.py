@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
 import tempfile
 from collections.abc import Sequence
@@ -23,11 +22,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kuorum import certificates
+from kuorum.files import write_private
+
 CA_VALIDITY = datetime.timedelta(days=365)
 SERVING_VALIDITY = datetime.timedelta(days=90)
 RENEW_FRACTION = 1 / 3
 """Renew when less than this fraction of a certificate's lifetime is left."""
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,9 @@ def issue_ca(*, now: datetime.datetime, validity: datetime.timedelta = CA_VALIDI
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"kuorum-webhook-ca-{now:%Y%m%d}")])
     certificate = (
-        _builder(name, name, key.public_key(), now, validity)
+        certificates.builder(name, name, key.public_key(), now=now, validity=validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(certificates.key_usage(cert_sign=True), critical=True)
         .sign(key, hashes.SHA256())
     )
     return Pair(_pem(certificate), _key_pem(key))
@@ -69,10 +70,12 @@ def issue_serving(
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, sans[0])])
     certificate = (
-        _builder(subject, ca_certificate.subject, key.public_key(), now, validity)
+        certificates.builder(
+            subject, ca_certificate.subject, key.public_key(), now=now, validity=validity
+        )
         .add_extension(x509.SubjectAlternativeName([_san(s) for s in sans]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(certificates.key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -128,44 +131,10 @@ class ServingContext:
         with tempfile.TemporaryDirectory(prefix="kuorum-webhook-") as directory:
             certificate, key = Path(directory, "tls.crt"), Path(directory, "tls.key")
             certificate.write_bytes(pair.certificate)
-            descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pair.key)
+            write_private(key, pair.key)
             self.context.load_cert_chain(certificate, key)
         self.expires = not_after(pair.certificate)
         self.serving = pair
-
-
-def _builder(
-    subject: x509.Name,
-    issuer: x509.Name,
-    public_key: ec.EllipticCurvePublicKey,
-    now: datetime.datetime,
-    validity: datetime.timedelta,
-) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(now + validity)
-    )
-
-
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 def _san(value: str) -> x509.GeneralName:

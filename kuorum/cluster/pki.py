@@ -17,6 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kuorum import certificates
+from kuorum.files import write_private
+
 VALIDITY = datetime.timedelta(days=365)
 
 
@@ -59,12 +62,13 @@ def create(directory: Path) -> Pki:
     """Create a CA, the apiserver serving pair, client pairs and the SA signing pair."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     pki = Pki(directory)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kuorum-dev-ca")])
     ca_cert = (
-        _builder(ca_name, ca_name, ca_key.public_key())
+        certificates.builder(ca_name, ca_name, ca_key.public_key(), now=now, validity=VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_usage(cert_sign=True), critical=True)
+        .add_extension(certificates.key_usage(cert_sign=True), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     _write_pair(pki.ca_cert, pki.ca_key, ca_cert, ca_key)
@@ -77,9 +81,11 @@ def create(directory: Path) -> Pki:
         subject = x509.Name([*attributes, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
         purpose = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
-            _builder(subject, ca_name, key.public_key())
+            certificates.builder(subject, ca_name, key.public_key(), now=now, validity=VALIDITY)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(cert_sign=False), critical=True)
+            .add_extension(
+                certificates.key_usage(cert_sign=False, key_encipherment=True), critical=True
+            )
             .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
         )
         if server:
@@ -97,7 +103,7 @@ def create(directory: Path) -> Pki:
     _write_pair(*pki.client("controller-manager"), *issue("system:kube-controller-manager"))
 
     sa_key = ec.generate_private_key(ec.SECP256R1())
-    _write(
+    write_private(
         pki.sa_private,
         sa_key.private_bytes(
             serialization.Encoding.PEM,
@@ -105,7 +111,7 @@ def create(directory: Path) -> Pki:
             serialization.NoEncryption(),
         ),
     )
-    _write(
+    write_private(
         pki.sa_public,
         sa_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -114,40 +120,11 @@ def create(directory: Path) -> Pki:
     return pki
 
 
-def _builder(
-    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
-) -> x509.CertificateBuilder:
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + VALIDITY)
-    )
-
-
-def _usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=not cert_sign,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def _write_pair(
     cert_path: Path, key_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
 ) -> None:
-    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-    _write(
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write_private(
         key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -155,10 +132,3 @@ def _write_pair(
             serialization.NoEncryption(),
         ),
     )
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only."""
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_bytes(data)

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from kuorum.envelope._keys import (
     check_kem,
     sized,
 )
+from kuorum.files import write_private
 
 
 def _b64decode(value: object, what: str) -> bytes:
@@ -103,26 +103,6 @@ _ENCRYPTION_FILE = "encryption.key"
 _ENCRYPTION_HEADER = "kuorum-encryption-key-v1"
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` with mode 0600 atomically: temp file, fsync, rename, fsync dir."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class NodeKeys:
     """A share node's identity: its HPKE private key and its Ed25519 signing key."""
@@ -179,7 +159,7 @@ class NodeKeys:
         root = Path(directory)
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name, content in self.to_secret_data().items():
-            _write_private(root / name, content)
+            write_private(root / name, content)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> NodeKeys:

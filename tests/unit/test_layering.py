@@ -26,6 +26,8 @@ CORE = (
     "kuorum/names.py",
     "kuorum/errors.py",
     "kuorum/receipts.py",
+    "kuorum/files.py",
+    "kuorum/certificates.py",
 )
 KUBERNETES_IO = (
     "kubernetes",
