@@ -12,6 +12,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -96,29 +97,38 @@ def _slot(plane: ControlPlane, name: str) -> NodeSlot:
     return state.nodes[name]
 
 
+def node_argv(
+    name: str, *, data_dir: Path, port: int, zone: str, kubeconfig: Path, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command line of one share node on loopback (dev stack and tests)."""
+    return [
+        sys.executable,
+        "-m",
+        "kuorum",
+        "node",
+        "--name",
+        name,
+        "--data-dir",
+        str(data_dir),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--tls-san",
+        "127.0.0.1",
+        "--zone",
+        zone,
+        "--kubeconfig",
+        str(kubeconfig),
+        "--operator-identity",
+        OPERATOR_IDENTITY,
+        *extra,
+    ]
+
+
 def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot, kubeconfig: Path) -> None:
+    data_dir = plane.state_dir / "nodes" / name
     plane.supervisor.start(
         name,
-        [
-            sys.executable,
-            "-m",
-            "kuorum",
-            "node",
-            "--name",
-            name,
-            "--data-dir",
-            str(plane.state_dir / "nodes" / name),
-            "--listen",
-            f"127.0.0.1:{slot.port}",
-            "--tls-san",
-            "127.0.0.1",
-            "--zone",
-            slot.zone,
-            "--kubeconfig",
-            str(kubeconfig),
-            "--operator-identity",
-            OPERATOR_IDENTITY,
-        ],
+        node_argv(name, data_dir=data_dir, port=slot.port, zone=slot.zone, kubeconfig=kubeconfig),
     )
 
 
@@ -166,9 +176,15 @@ def start_operator(plane: ControlPlane) -> None:
     plane.supervisor.start(
         "kuorum-operator",
         [
-            sys.executable, "-m", "kuorum", "operator",
-            "--kubeconfig", str(kubeconfig),
-            "--listen", f"127.0.0.1:{free_port()}",
-            "--leader-election-lease", "kuorum-operator",
+            sys.executable,
+            "-m",
+            "kuorum",
+            "operator",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--leader-election-lease",
+            "kuorum-operator",
         ],
-    )  # fmt: skip
+    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from kuorum import names, sharing
 from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
 from kuorum.cluster.processes import Supervisor, free_port, wait_until
+from kuorum.devstack import OPERATOR_IDENTITY, node_argv
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodePublicKeys,
@@ -38,7 +38,6 @@ from kuorum.envelope import (
 from kuorum.kube.pinned import pinned_context
 
 READY_TIMEOUT = 60.0
-OPERATOR_IDENTITY = f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
 DEALER = ed25519.Ed25519PrivateKey.generate()
 """Signs what the tests seal, standing in for the operator's dealing key."""
 
@@ -165,31 +164,14 @@ class ShareNodes:
             name = f"{prefix}-{len(self.nodes)}"
             port = free_port()
             data_dir = self.directory / name
-            argv = [
-                sys.executable,
-                "-m",
-                "kuorum",
-                "node",
-                "--name",
+            argv = node_argv(
                 name,
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--tls-san",
-                "127.0.0.1",
-                "--zone",
-                f"zone-{len(self.nodes) % 3}",
-                "--kubeconfig",
-                str(kubeconfig),
-                "--operator-identity",
-                OPERATOR_IDENTITY,
-                "--witness-interval",
-                "1",
-                "--heartbeat-interval",
-                "5",
-                *(extra or []),
-            ]
+                data_dir=data_dir,
+                port=port,
+                zone=f"zone-{len(self.nodes) % 3}",
+                kubeconfig=kubeconfig,
+                extra=["--witness-interval", "1", "--heartbeat-interval", "5", *(extra or [])],
+            )
             node = NodeProcess(name, port, data_dir, argv, supervisor)
             node.start()
             self.nodes.append(node)
