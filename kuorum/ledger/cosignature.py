@@ -6,13 +6,12 @@ by the 64-byte Ed25519 signature. It says: at that time, this was the largest
 consistent tree head the witness saw for that log.
 """
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from kuorum.ledger.errors import NoteError
 from kuorum.ledger.note import (
     COSIGNATURE_V1,
     NoteSignature,
     PinnedEd25519Key,
+    PinnedEd25519Signer,
     verify_ed25519,
 )
 
@@ -29,36 +28,6 @@ def cosigned_message(checkpoint_text: bytes, timestamp: int) -> bytes:
     return b"cosignature/v1\ntime %d\n" % timestamp + checkpoint_text
 
 
-class Cosigner:
-    """Signs cosignatures with a witness's Ed25519 key."""
-
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._private_key = private_key
-        self._verifier = CosignatureVerifier(name, private_key.public_key())
-
-    def __repr__(self) -> str:
-        return f"Cosigner({self.name!r}, key_id={self.key_id.hex()})"
-
-    @property
-    def name(self) -> str:
-        """Witness name written on cosignature lines."""
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> bytes:
-        """The 4-byte key ID (type 0x04)."""
-        return self._verifier.key_id
-
-    def verifier(self) -> "CosignatureVerifier":
-        """The matching verifier, e.g. to publish its vkey."""
-        return self._verifier
-
-    def cosign(self, checkpoint_text: bytes, timestamp: int) -> NoteSignature:
-        """Cosign a checkpoint's note text at `timestamp` (POSIX seconds, passed in)."""
-        signature = self._private_key.sign(cosigned_message(checkpoint_text, timestamp))
-        return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
-
-
 class CosignatureVerifier(PinnedEd25519Key):
     """Checks cosignatures from one pinned witness key; usable as a `NoteVerifier`."""
 
@@ -73,6 +42,17 @@ class CosignatureVerifier(PinnedEd25519Key):
             return False
         message = cosigned_message(text, timestamp)
         return verify_ed25519(self._public_key, message, signature[8:])
+
+
+class Cosigner(PinnedEd25519Signer[CosignatureVerifier]):
+    """Signs cosignatures with a witness's Ed25519 key."""
+
+    VERIFIER = CosignatureVerifier
+
+    def cosign(self, checkpoint_text: bytes, timestamp: int) -> NoteSignature:
+        """Cosign a checkpoint's note text at `timestamp` (POSIX seconds, passed in)."""
+        signature = self._private_key.sign(cosigned_message(checkpoint_text, timestamp))
+        return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
 
 
 def cosignature_time(signature: NoteSignature) -> int:

@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -36,6 +36,9 @@ MAX_SIGNATURES = 64
 ED25519_KEY_SIZE = 32
 
 _HEX8 = re.compile(r"[0-9a-f]{8}")
+
+
+VerifierT = TypeVar("VerifierT", bound="PinnedEd25519Key")
 
 
 def key_id(name: str, key_type: int, public_key: bytes) -> bytes:
@@ -175,19 +178,21 @@ def sign_note(text: str, signers: Sequence[NoteSigner]) -> SignedNote:
     return SignedNote(text, tuple(signer.sign(text.encode()) for signer in signers))
 
 
-class Ed25519NoteSigner:
-    """Signs notes with an Ed25519 key (signature type 0x01): a node signing its checkpoints."""
+class PinnedEd25519Signer(Generic[VerifierT]):
+    """An Ed25519 private key with its name; ``VERIFIER`` says which signatures it makes."""
+
+    VERIFIER: type[VerifierT]
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         self._private_key = private_key
-        self._verifier = Ed25519NoteVerifier(name, private_key.public_key())
+        self._verifier = self.VERIFIER(name, private_key.public_key())
 
     def __repr__(self) -> str:
-        return f"Ed25519NoteSigner({self.name!r}, key_id={self.key_id.hex()})"
+        return f"{type(self).__name__}({self.name!r}, key_id={self.key_id.hex()})"
 
     @property
     def name(self) -> str:
-        """Key name written on signature lines (for a log, its origin)."""
+        """Key name written on signature lines (a log's origin, or a witness's name)."""
         return self._verifier.name
 
     @property
@@ -195,13 +200,9 @@ class Ed25519NoteSigner:
         """The 4-byte key ID."""
         return self._verifier.key_id
 
-    def verifier(self) -> "Ed25519NoteVerifier":
+    def verifier(self) -> VerifierT:
         """The matching verifier, e.g. to publish its vkey."""
         return self._verifier
-
-    def sign(self, text: bytes) -> NoteSignature:
-        """Sign the note text."""
-        return NoteSignature(self.name, self.key_id, self._private_key.sign(text))
 
 
 class PinnedEd25519Key:
@@ -253,6 +254,16 @@ class Ed25519NoteVerifier(PinnedEd25519Key):
     def verify(self, text: bytes, signature: bytes) -> bool:
         """True when `signature` is a valid Ed25519 signature over `text`."""
         return verify_ed25519(self._public_key, text, signature)
+
+
+class Ed25519NoteSigner(PinnedEd25519Signer[Ed25519NoteVerifier]):
+    """Signs notes with an Ed25519 key (signature type 0x01): a node signing its checkpoints."""
+
+    VERIFIER = Ed25519NoteVerifier
+
+    def sign(self, text: bytes) -> NoteSignature:
+        """Sign the note text."""
+        return NoteSignature(self.name, self.key_id, self._private_key.sign(text))
 
 
 def format_vkey(name: str, key_type: int, public_key: bytes) -> str:
