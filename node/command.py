@@ -84,6 +84,12 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="longest a positive TokenReview is reused, never past the token's expiry (default 60)",
     )
+    parser.add_argument(
+        "--unsafe-corrupt-releases",
+        action="store_true",
+        help="FOR FAULT DRILLS ONLY: act as a lying node, releasing shares that fail "
+        "verification (correctly sealed and signed), to see the operator blame this node",
+    )
     parser.set_defaults(func=run)
 
 
@@ -136,6 +142,7 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
         witness_interval=args.witness_interval,
         heartbeat_interval=args.heartbeat_interval,
         token_cache_seconds=args.token_cache_seconds,
+        unsafe_corrupt_releases=args.unsafe_corrupt_releases,
     )
 
 

@@ -70,6 +70,7 @@ class Custody:
         node_name: str,
         *,
         anonymous_refusals: RefusalBudget | None = None,
+        unsafe_corrupt_releases: bool = False,
     ) -> None:
         self._storage = storage
         self._log = log
@@ -78,6 +79,7 @@ class Custody:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuorum-writer")
         self.shares_held = storage.share_count()
         self._anonymous = anonymous_refusals or RefusalBudget()
+        self._unsafe_corrupt_releases = unsafe_corrupt_releases
 
     @property
     def ledger_size(self) -> int:
@@ -307,6 +309,8 @@ class Custody:
             context=self._context(slot, held.index, self._node, "store"),
             sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender),
         )
+        if self._unsafe_corrupt_releases:  # a lying node, for fault drills
+            share = sharing.Share(share.index, value=share.blinding, blinding=share.value)
         context = self._context(slot, held.index, actor, "release")
         return seal_share(
             share, recipient=recipient, context=context, sender=self._keys.signing

@@ -103,7 +103,13 @@ async def run(settings: NodeSettings) -> None:
     storage = await asyncio.to_thread(Storage, settings.data_dir / DATABASE)
     ledger = NodeLog(settings.origin, identity.keys.signing, storage.leaf_hashes())
     await asyncio.to_thread(check_own_ledger, settings.name, storage, ledger)
-    custody = Custody(storage, ledger, identity.keys, settings.name)
+    custody = Custody(
+        storage,
+        ledger,
+        identity.keys,
+        settings.name,
+        unsafe_corrupt_releases=settings.unsafe_corrupt_releases,
+    )
     kube = api_client(settings.kubeconfig)
     try:
         await custody.record_start()

@@ -34,6 +34,8 @@ class NodeSettings:
     witness_interval: float
     heartbeat_interval: float
     token_cache_seconds: float
+    unsafe_corrupt_releases: bool = False
+    """Fault drills only: release shares that fail verification (a lying node)."""
 
     @property
     def origin(self) -> str:

@@ -301,6 +301,7 @@ async def _materialize(
     stale = [ns for ns in namespaces if await op.kube.secret_version(ns, target) != status.version]
     conditions: list[tuple[str, bool, str, str]] = []
     patch: dict[str, Any] = {"sharesReachable": reachable, "observedGeneration": secret.generation}
+    bad = {b.node for b in status.bad_shares or () if b.version == status.version}
     if stale:
         sources = [
             Source(op.client_for(views[n.name]), views[n.name].signing_key)
@@ -318,6 +319,7 @@ async def _materialize(
             identity=op.identity,
         )
         METRICS.collection_seconds.observe(asyncio.get_running_loop().time() - started)
+        bad |= set(collected.bad)
         if collected.bad:
             await _blame(op, body, status, collected.bad, now, patch)
         if collected.data is None:
@@ -392,15 +394,7 @@ async def _materialize(
     else:
         conditions.append((ConditionType.DEGRADED, False, Reason.COMMITTED, messages.HEALTHY))
     patch["nodes"] = [
-        replace(
-            n,
-            state=NodeState.KEY_CHANGED
-            if n.name in changed
-            else NodeState.UNREACHABLE
-            if n.name in down
-            else NodeState.STORED,
-        ).to_dict()
-        for n in nodes
+        replace(n, state=_node_state(n.name, changed, down, bad)).to_dict() for n in nodes
     ]
     await _set_conditions(op, body, status, now, conditions, patch)
     if stale and status.version > 1:
@@ -456,6 +450,14 @@ async def _blame(
         )
         recorded.append(BadShare(node, status.version, now))
     patch["badShares"] = [b.to_dict() for b in recorded[-10:]]
+
+
+def _node_state(name: str, changed: Sequence[str], down: Sequence[str], bad: set[str]) -> NodeState:
+    if name in changed:
+        return NodeState.KEY_CHANGED
+    if name in bad:
+        return NodeState.BAD_SHARE
+    return NodeState.UNREACHABLE if name in down else NodeState.STORED
 
 
 def _key_changed(status: SecretStatus, views: Mapping[str, NodeView]) -> list[str]:
