@@ -57,14 +57,20 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             file=config.node_token_file,
         )
 
+        clients: dict[tuple[str, str, str], NodeClient] = {}
+
         def client_for(node: NodeView) -> NodeClient:
-            return NodeClient(
-                session,
-                name=node.name,
-                endpoint=node.endpoint,
-                certificate=node.certificate,
-                token=tokens,
-            )
+            """One client per node identity: its TLS context and connections are reused."""
+            key = (node.name, node.endpoint, node.certificate)
+            if key not in clients:
+                clients[key] = NodeClient(
+                    session,
+                    name=node.name,
+                    endpoint=node.endpoint,
+                    certificate=node.certificate,
+                    token=tokens,
+                )
+            return clients[key]
 
         def events(body: Any, type_: str, reason: str, message: str) -> None:
             kopf.event(body, type=type_, reason=reason, message=message)
