@@ -38,10 +38,13 @@ def cluster(control_plane: Any) -> Any:
 
 
 def dry_run_apply(cluster: Any, path: Path) -> Any:
+    """Would the apiserver accept these objects? Field ownership is not the question:
+    other tests may already have made the same cluster-scoped RBAC objects for real."""
     return cluster.kubectl(
         "apply",
         "--server-side",
         "--dry-run=server",
+        "--force-conflicts",
         "--field-manager=kuorum-chart-test",
         "-f",
         str(path),
