@@ -12,51 +12,19 @@ import string
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+from operators import NODE_FLAGS, OperatorProcess, apply_secret, get_secret, operator_fixture  # noqa: F401
 
 from kuorum import names
-from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 90.0
-NODE_FLAGS = ["--heartbeat-interval", "1"]
-
-
-@pytest.fixture
-def operator(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Supervisor]:
-    """A ``kuorum operator`` process running as the kuorum-operator ServiceAccount."""
-    install.grant_component(control_plane.api_client(), "operator")
-    kubeconfig = control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
-    supervisor = Supervisor(tmp_path / "operator", tie_to_parent=True)
-    supervisor.start(
-        "operator",
-        [
-            sys.executable,
-            "-m",
-            "kuorum",
-            "operator",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--interval",
-            "2",
-            "--heartbeat-grace",
-            "5",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    )
-    try:
-        yield supervisor
-    finally:
-        supervisor.stop_all(timeout=10)
 
 
 @pytest.fixture
@@ -64,28 +32,6 @@ def namespace(control_plane: ControlPlane) -> str:
     name = f"op-{uuid.uuid4().hex[:8]}"
     control_plane.create_namespace(name)
     return name
-
-
-def apply_secret(plane: ControlPlane, namespace: str, name: str, spec: dict[str, Any]) -> None:
-    client.CustomObjectsApi(plane.api_client()).create_namespaced_custom_object(
-        names.GROUP,
-        names.VERSION,
-        namespace,
-        names.SECRET_PLURAL,
-        {
-            "apiVersion": names.API_VERSION,
-            "kind": names.SECRET_KIND,
-            "metadata": {"name": name},
-            "spec": spec,
-        },
-    )
-
-
-def dsec(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = client.CustomObjectsApi(
-        plane.api_client()
-    ).get_namespaced_custom_object(names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, name)  # type: ignore[assignment]
-    return found
 
 
 def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -103,13 +49,13 @@ def wait_for(
     value: str,
     *,
     reason: str | None = None,
-    operator: Supervisor,
+    operator: OperatorProcess,
 ) -> dict[str, Any]:
     """Wait until condition ``kind`` has ``value`` (and ``reason``); return the object."""
     seen: dict[str, Any] = {}
 
     def reached() -> bool:
-        seen.update(dsec(plane, namespace, name))
+        seen.update(get_secret(plane, namespace, name))
         found = condition(seen, kind)
         return found.get("status") == value and reason in (None, found.get("reason"))
 
@@ -118,7 +64,7 @@ def wait_for(
         timeout=TIMEOUT,
         what=f"{kind}={value} on {namespace}/{name}",
         interval=0.5,
-        log=operator.log_path("operator"),
+        log=operator.log,
     )
     return seen
 
@@ -143,7 +89,7 @@ GENERATED = {
 
 
 def test_generated_secret_becomes_ready_with_values_as_specified(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     share_nodes.start(5, extra=NODE_FLAGS)
     apply_secret(control_plane, namespace, "db", GENERATED)
@@ -183,11 +129,11 @@ def test_generated_secret_becomes_ready_with_values_as_specified(
     assert f"{namespace}/db: 3-of-5, version 1" in screen.stdout
     for value in data.values():  # the value never reaches status or the operator's log
         assert value.decode() not in str(status)
-        assert value.decode() not in operator.log_path("operator").read_text()
+        assert value.decode() not in operator.log.read_text()
 
 
 def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_them(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     nodes = share_nodes.start(5, extra=NODE_FLAGS)
     apply_secret(control_plane, namespace, "api", GENERATED)
@@ -213,14 +159,14 @@ def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_t
         what="re-materialized Secret api",
     )
     assert secret_data(control_plane, namespace, "api") == before
-    assert condition(dsec(control_plane, namespace, "api"), "Ready")["status"] == "True"
+    assert condition(get_secret(control_plane, namespace, "api"), "Ready")["status"] == "True"
     nodes[1].start()
     nodes[3].start()
     wait_for(control_plane, namespace, "api", "Degraded", "False", operator=operator)
 
 
 def test_from_secret_imports_the_values_and_deletes_the_original(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     share_nodes.start(3, extra=NODE_FLAGS)
     original = {"user": b"app", "password": b"s3cret-value"}
@@ -251,7 +197,7 @@ def test_from_secret_imports_the_values_and_deletes_the_original(
 
 
 def test_missing_source_secret_is_reported_and_nothing_is_dealt(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     share_nodes.start(3, extra=NODE_FLAGS)
     apply_secret(
@@ -278,7 +224,7 @@ def test_missing_source_secret_is_reported_and_nothing_is_dealt(
 
 
 def test_too_few_ready_nodes_waits_and_says_why(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     share_nodes.start(2, extra=NODE_FLAGS)
     apply_secret(control_plane, namespace, "big", GENERATED)
@@ -297,7 +243,7 @@ def test_too_few_ready_nodes_waits_and_says_why(
 
 
 def test_deletion_destroys_every_share_on_the_nodes(
-    control_plane: ControlPlane, share_nodes: ShareNodes, operator: Supervisor, namespace: str
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
 ) -> None:
     share_nodes.start(3, extra=NODE_FLAGS)
     apply_secret(control_plane, namespace, "gone", {**GENERATED, "threshold": 2, "shares": 3})
@@ -308,7 +254,7 @@ def test_deletion_destroys_every_share_on_the_nodes(
 
     def deleted() -> bool:
         try:
-            dsec(control_plane, namespace, "gone")
+            get_secret(control_plane, namespace, "gone")
         except client.ApiException as error:
             return error.status == 404
         return False
@@ -317,7 +263,7 @@ def test_deletion_destroys_every_share_on_the_nodes(
         deleted,
         timeout=TIMEOUT,
         what="finalized DecentralizedSecret gone",
-        log=operator.log_path("operator"),
+        log=operator.log,
     )
     token = share_nodes.operator_token()
     for node in share_nodes.nodes:

@@ -9,7 +9,6 @@ test forces collections (by deleting the target Secret) until it has been caught
 from __future__ import annotations
 
 import base64
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -18,11 +17,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+from operators import NODE_FLAGS, OperatorProcess, apply_secret, get_secret
 
-from kuorum import names
-from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, free_port, wait_until
+from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
 ATTEMPTS = 20
@@ -31,47 +29,21 @@ ATTEMPTS = 20
 def test_a_node_returning_bad_shares_is_named_and_the_secret_stays_right(
     control_plane: ControlPlane, share_nodes: ShareNodes, tmp_path: Path
 ) -> None:
-    honest = share_nodes.start(4, extra=["--heartbeat-interval", "1"])
-    (liar,) = share_nodes.start(1, extra=["--heartbeat-interval", "1", "--unsafe-corrupt-releases"])
+    honest = share_nodes.start(4, extra=NODE_FLAGS)
+    (liar,) = share_nodes.start(1, extra=[*NODE_FLAGS, "--unsafe-corrupt-releases"])
     namespace = f"liar-{uuid.uuid4().hex[:6]}"
     control_plane.create_namespace(namespace)
-    install.grant_component(control_plane.api_client(), "operator")
-    kubeconfig = control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
-    port = free_port()
-    operator = Supervisor(tmp_path / "operator", tie_to_parent=True)
-    operator.start(
-        "operator",
-        [
-            sys.executable,
-            "-m",
-            "kuorum",
-            "operator",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--interval",
-            "1",
-            "--heartbeat-grace",
-            "5",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-    )
-    custom = client.CustomObjectsApi(control_plane.api_client())
+    operator = OperatorProcess(control_plane, tmp_path / "operator", interval=1)
+    operator.start()
     core = client.CoreV1Api(control_plane.api_client())
-    custom.create_namespaced_custom_object(
-        names.GROUP,
-        names.VERSION,
+    apply_secret(
+        control_plane,
         namespace,
-        names.SECRET_PLURAL,
+        "db",
         {
-            "apiVersion": names.API_VERSION,
-            "kind": names.SECRET_KIND,
-            "metadata": {"name": "db"},
-            "spec": {
-                "threshold": 3,
-                "shares": 5,
-                "source": {"generate": {"keys": [{"name": "password"}]}},
-            },
+            "threshold": 3,
+            "shares": 5,
+            "source": {"generate": {"keys": [{"name": "password"}]}},
         },
     )
 
@@ -83,17 +55,14 @@ def test_a_node_returning_bad_shares_is_named_and_the_secret_stays_right(
         return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
     def status() -> dict[str, Any]:
-        obj: Any = custom.get_namespaced_custom_object(
-            names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "db"
-        )
-        return dict(obj.get("status") or {})
+        return dict(get_secret(control_plane, namespace, "db").get("status") or {})
 
     try:
         wait_until(
             lambda: materialized() is not None,
             timeout=90,
             what="Secret db",
-            log=operator.log_path("operator"),
+            log=operator.log,
         )
         value = materialized()
         for _ in range(ATTEMPTS):
@@ -113,7 +82,9 @@ def test_a_node_returning_bad_shares_is_named_and_the_secret_stays_right(
             namespace, field_selector="involvedObject.name=db,reason=BadShare"
         ).items
         assert events and all(liar.name in e.message for e in events)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{operator.port}/metrics", timeout=5
+        ) as answer:
             metrics = answer.read().decode()
         assert f'kuorum_operator_bad_shares_total{{node="{liar.name}"}}' in metrics
         assert not any(
@@ -123,4 +94,4 @@ def test_a_node_returning_bad_shares_is_named_and_the_secret_stays_right(
             if line.startswith("kuorum_operator_bad")
         )
     finally:
-        operator.stop_all(timeout=10)
+        operator.stop()

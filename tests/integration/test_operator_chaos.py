@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import random
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,11 +20,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+from operators import NODE_FLAGS, OperatorProcess, apply_secret
 
 from kuorum import names
-from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
 TRIALS = 20
@@ -37,41 +36,14 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
     control_plane: ControlPlane, share_nodes: ShareNodes, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    share_nodes.start(4, extra=["--heartbeat-interval", "1"])
+    share_nodes.start(4, extra=NODE_FLAGS)
     namespace = f"chaos-{uuid.uuid4().hex[:6]}"
     control_plane.create_namespace(namespace)
-    install.grant_component(control_plane.api_client(), "operator")
-    kubeconfig = control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
-    supervisor = Supervisor(tmp_path / "operator", tie_to_parent=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "kuorum",
-        "operator",
-        "--kubeconfig",
-        str(kubeconfig),
-        "--interval",
-        "1",
-        "--heartbeat-grace",
-        "5",
-        "--listen",
-        "127.0.0.1:0",
-    ]
+    operator = OperatorProcess(control_plane, tmp_path / "operator", interval=1)
     custom = client.CustomObjectsApi(control_plane.api_client())
     secrets = [f"s{i}" for i in range(SECRETS)]
     for name in secrets:
-        custom.create_namespaced_custom_object(
-            names.GROUP,
-            names.VERSION,
-            namespace,
-            names.SECRET_PLURAL,
-            {
-                "apiVersion": names.API_VERSION,
-                "kind": names.SECRET_KIND,
-                "metadata": {"name": name},
-                "spec": _spec(8),
-            },
-        )
+        apply_secret(control_plane, namespace, name, _spec(8))
     length = 8
     interrupted = 0
     try:
@@ -86,26 +58,26 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
                     name,
                     {"spec": _spec(length)},
                 )
-            supervisor.start("operator", argv)
+            operator.start()
             if trial % 2:
                 time.sleep(rng.uniform(0.5, 4.0))  # anywhere: start-up takes about a second
             else:  # inside a dealing: once a pending version is recorded, a few ms later
                 _wait_pending(custom, namespace, secrets)
                 time.sleep(rng.uniform(0.0, 0.03))
-            supervisor.stop("operator", kill=True)
+            operator.kill()
             interrupted += sum(
                 1
                 for name in secrets
                 if (_get(custom, namespace, name).get("status") or {}).get("pendingVersion")
             )
-        supervisor.start("operator", argv)
+        operator.start()
         for name in secrets:
             wait_until(
                 lambda name=name: _converged(custom, namespace, name),
                 timeout=120,
                 what=f"convergence of {namespace}/{name} (seed {SEED})",
                 interval=0.5,
-                log=supervisor.log_path("operator"),
+                log=operator.log,
             )
         print(f"seed {SEED}: {interrupted} dealings cut by kill -9 in {TRIALS} trials")
         assert interrupted, (
@@ -132,7 +104,7 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
             values = [base64.b64decode(v) for v in (secret.data or {}).values()]
             assert [len(v) for v in values] == [length], (name, SEED)
     finally:
-        supervisor.stop_all(timeout=10)
+        operator.stop()
 
 
 def _spec(length: int) -> dict[str, Any]:

@@ -8,19 +8,17 @@ shares of version 1 are gone from the nodes.
 from __future__ import annotations
 
 import base64
-import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+from operators import NODE_FLAGS, OperatorProcess, apply_secret, get_secret
 
 from kuorum import names
-from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,46 +26,21 @@ pytestmark = pytest.mark.integration
 def test_a_rotation_commits_a_new_version_everywhere_and_retires_the_old_one(
     control_plane: ControlPlane, share_nodes: ShareNodes, tmp_path: Path
 ) -> None:
-    share_nodes.start(3, extra=["--heartbeat-interval", "1"])
+    share_nodes.start(3, extra=NODE_FLAGS)
     namespace = f"rot-{uuid.uuid4().hex[:6]}"
     control_plane.create_namespace(namespace)
-    install.grant_component(control_plane.api_client(), "operator")
-    kubeconfig = control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
-    operator = Supervisor(tmp_path / "operator", tie_to_parent=True)
-    operator.start(
-        "operator",
-        [
-            sys.executable,
-            "-m",
-            "kuorum",
-            "operator",
-            "--kubeconfig",
-            str(kubeconfig),
-            "--interval",
-            "2",
-            "--heartbeat-grace",
-            "5",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    )
-    custom = client.CustomObjectsApi(control_plane.api_client())
+    operator = OperatorProcess(control_plane, tmp_path / "operator")
+    operator.start()
     core = client.CoreV1Api(control_plane.api_client())
-    custom.create_namespaced_custom_object(
-        names.GROUP,
-        names.VERSION,
+    apply_secret(
+        control_plane,
         namespace,
-        names.SECRET_PLURAL,
+        "rotating",
         {
-            "apiVersion": names.API_VERSION,
-            "kind": names.SECRET_KIND,
-            "metadata": {"name": "rotating"},
-            "spec": {
-                "threshold": 2,
-                "shares": 3,
-                "rotation": {"interval": "1m"},
-                "source": {"generate": {"keys": [{"name": "password", "length": 40}]}},
-            },
+            "threshold": 2,
+            "shares": 3,
+            "rotation": {"interval": "1m"},
+            "source": {"generate": {"keys": [{"name": "password", "length": 40}]}},
         },
     )
 
@@ -85,7 +58,7 @@ def test_a_rotation_commits_a_new_version_everywhere_and_retires_the_old_one(
             lambda: secret_at(1) is not None,
             timeout=90,
             what="version 1",
-            log=operator.log_path("operator"),
+            log=operator.log,
         )
         first = secret_at(1)
         wait_until(
@@ -93,14 +66,12 @@ def test_a_rotation_commits_a_new_version_everywhere_and_retires_the_old_one(
             timeout=150,
             what="rotation to version 2",
             interval=1,
-            log=operator.log_path("operator"),
+            log=operator.log,
         )
         second = secret_at(2)
         assert first and second and first["password"] != second["password"]
         assert len(second["password"]) == 40
-        obj: Any = custom.get_namespaced_custom_object(
-            names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "rotating"
-        )
+        obj = get_secret(control_plane, namespace, "rotating")
         assert obj["status"]["version"] == 2 and "pendingVersion" not in obj["status"]
         token = share_nodes.operator_token()
 
@@ -118,4 +89,4 @@ def test_a_rotation_commits_a_new_version_everywhere_and_retires_the_old_one(
 
         wait_until(only_version_two_left, timeout=30, what="retirement of version 1")
     finally:
-        operator.stop_all(timeout=10)
+        operator.stop()
