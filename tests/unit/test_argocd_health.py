@@ -11,14 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lupa.lua51 as lua51  # the test extra; Lua 5.1 as Argo CD's gopher-lua
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-
-lua51 = pytest.importorskip(
-    "lupa.lua51", reason="lupa (test extra) is needed to run the Argo CD health check"
-)
 
 CHECK = Path(__file__).resolve().parents[2] / "gitops" / "argocd" / "kuorum.io"
 CHECK = CHECK / "DecentralizedSecret"
