@@ -142,17 +142,20 @@ def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_t
     nodes[1].kill()
     nodes[3].kill()
     client.CoreV1Api(control_plane.api_client()).delete_namespaced_secret("api", namespace)
-    obj = wait_for(
-        control_plane,
-        namespace,
-        "api",
-        "Degraded",
-        "True",
-        reason="NodesUnreachable",
-        operator=operator,
+    down = (nodes[1].name, nodes[3].name)
+
+    def degraded_names_both() -> bool:  # heartbeats age out one after the other
+        found = condition(get_secret(control_plane, namespace, "api"), "Degraded")
+        message = found.get("message", "")
+        return found.get("reason") == "NodesUnreachable" and all(n in message for n in down)
+
+    wait_until(
+        degraded_names_both,
+        timeout=TIMEOUT,
+        what=f"Degraded naming {down}",
+        interval=0.5,
+        log=operator.log,
     )
-    message = condition(obj, "Degraded")["message"]
-    assert nodes[1].name in message and nodes[3].name in message
     wait_until(
         lambda: _exists(control_plane, namespace, "api"),
         timeout=TIMEOUT,
