@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from hypothesis import strategies as st
 
-from kuorum import models
+from kuorum import models, sharing
 from kuorum.models import Charset, DecentralizedSecretSpec, SelectorOperator
 
 names = st.from_regex(r"\A[a-z]([-a-z0-9]{0,10}[a-z0-9])?\Z")
@@ -43,12 +44,19 @@ selectors = st.builds(
 )
 
 
+@functools.cache
+def commitments(threshold: int, shares: int) -> bytes:
+    """Real commitments for t-of-n (the spec parser checks them against the spec)."""
+    return sharing.split(bytes(32), threshold, shares).commitments.to_bytes()
+
+
 @st.composite
-def sealed(draw: st.DrawFn, shares: int) -> models.Sealed:
+def sealed(draw: st.DrawFn, threshold: int, shares: int) -> models.Sealed:
     nodes = draw(st.lists(names, min_size=shares, max_size=shares, unique=True))
     indexes = draw(st.permutations(range(1, shares + 1)))
     return models.Sealed(
-        draw(_bytes),
+        draw(st.integers(1, 2**53 - 1)),
+        commitments(threshold, shares),
         draw(_bytes),
         draw(st.binary(min_size=32, max_size=32)),
         tuple(
@@ -62,13 +70,14 @@ def sealed(draw: st.DrawFn, shares: int) -> models.Sealed:
 def specs(draw: st.DrawFn) -> DecentralizedSecretSpec:
     """Any valid spec: every source, optional selector, rotation, target and access."""
     shares = draw(st.integers(1, 16))
+    threshold = draw(st.integers(1, shares))
     kind = draw(st.sampled_from(["generate", "fromSecret", "sealed"]))
     if kind == "generate":
         source = models.Source(generate=draw(keys))
     elif kind == "fromSecret":
         source = models.Source(from_secret=models.FromSecret(draw(names), draw(st.booleans())))
     else:
-        source = models.Source(sealed=draw(sealed(shares)))
+        source = models.Source(sealed=draw(sealed(threshold, shares)))
     rotation = None
     if kind == "generate":
         seconds = st.integers(60, 10**7)
@@ -84,7 +93,7 @@ def specs(draw: st.DrawFn) -> DecentralizedSecretSpec:
         st.none() | st.builds(models.Access, st.none() | namespaces, st.none() | accounts)
     )
     return DecentralizedSecretSpec(
-        threshold=draw(st.integers(1, shares)),
+        threshold=threshold,
         shares=shares,
         source=source,
         node_selector=draw(st.none() | selectors),

@@ -9,6 +9,8 @@ from typing import Final
 
 MAX_SHARES: Final = 16
 """Upper bound of spec.shares: every version is dealt to, and stored on, this many nodes."""
+MAX_VERSION: Final = 2**53 - 1
+"""Upper bound of a secret version: exact in every JSON client, JavaScript's included."""
 
 KEY_NAME_PATTERN: Final = r"^[-._a-zA-Z0-9]+$"
 """A Secret data key, as the Secret API accepts it."""

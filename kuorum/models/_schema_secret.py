@@ -28,6 +28,7 @@ from kuorum.models._limits import (
     MAX_PAYLOAD_BASE64,
     MAX_SEALED_SHARE_BASE64,
     MAX_SHARES,
+    MAX_VERSION,
     MIN_ROTATION_INTERVAL_GO,
     SECRET_TYPE_MAX,
     SECRET_TYPE_PATTERN,
@@ -140,6 +141,12 @@ def _sealed() -> Schema:
         "Output of `kuorum seal`: safe to commit to Git; no single party, the operator "
         "included, can open it.",
         {
+            "version": integer(
+                "The version every share and the payload are bound to (`kuorum seal "
+                "--version`); new values need a higher version.",
+                minimum=1,
+                maximum=MAX_VERSION,
+            ),
             "commitments": _base64(
                 "Pedersen commitments every share is verified against (base64).",
                 MAX_COMMITMENTS_BASE64,
@@ -168,7 +175,7 @@ def _sealed() -> Schema:
                 ],
             ),
         },
-        required=("commitments", "payload", "sealer", "shares"),
+        required=("version", "commitments", "payload", "sealer", "shares"),
     )
 
 

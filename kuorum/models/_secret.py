@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kuorum import names
+from kuorum import names, sharing
 from kuorum.models import _read as read
 from kuorum.models._duration import format_duration, parse_duration
 from kuorum.models._errors import InvalidSpec
@@ -37,6 +37,7 @@ from kuorum.models._limits import (
     MAX_PAYLOAD_BASE64,
     MAX_SEALED_SHARE_BASE64,
     MAX_SHARES,
+    MAX_VERSION,
     MIN_ROTATION_INTERVAL,
     MIN_ROTATION_INTERVAL_GO,
     SECRET_TYPE_MAX,
@@ -183,8 +184,13 @@ class SealedShare:
 
 @dataclass(frozen=True)
 class Sealed:
-    """The output of ``kuorum seal``: safe to commit, openable only by t nodes together."""
+    """The output of ``kuorum seal``: safe to commit, openable only by t nodes together.
 
+    ``version`` is part of what every share and the payload are bound to, so the
+    operator stores exactly that version; new values need a new, higher version.
+    """
+
+    version: int
     commitments: bytes = field(repr=False)
     payload: bytes = field(repr=False)
     sealer: bytes
@@ -193,7 +199,8 @@ class Sealed:
     @classmethod
     def from_dict(cls, data: object, *, where: str) -> Sealed:
         """Parse ``source.sealed``; node names and share indexes are unique."""
-        data = read.obj(data, where, ("commitments", "payload", "sealer", "shares"))
+        data = read.obj(data, where, ("version", "commitments", "payload", "sealer", "shares"))
+        version = read.integer(data, "version", where, minimum=1, maximum=MAX_VERSION)
         commitments = read.base64_field(
             data, "commitments", where, max_length=MAX_COMMITMENTS_BASE64
         )
@@ -205,16 +212,38 @@ class Sealed:
         ]
         read.unique([(f"{p}.node", s.node) for p, s in shares], "node")
         read.unique([(f"{p}.index", s.index) for p, s in shares], "index")
-        return cls(commitments, payload, sealer, tuple(s for _, s in shares))
+        return cls(version, commitments, payload, sealer, tuple(s for _, s in shares))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form ``kuorum seal`` emits."""
         return {
+            "version": self.version,
             "commitments": read.b64(self.commitments),
             "payload": read.b64(self.payload),
             "sealer": read.b64(self.sealer),
             "shares": [s.to_dict() for s in self.shares],
         }
+
+
+def _check_sealed(sealed: Sealed, threshold: int, shares: int, *, where: str) -> None:
+    """The sealed shares must fit spec.threshold and spec.shares: nodes would refuse them."""
+    if len(sealed.shares) != shares:
+        raise InvalidSpec(
+            f"{where}.shares",
+            f"has {len(sealed.shares)} shares but spec.shares is {shares}",
+            f"seal again with --shares {shares}",
+        )
+    try:
+        commitments = sharing.Commitments.from_bytes(sealed.commitments)
+    except sharing.SharingError as error:
+        raise InvalidSpec(f"{where}.commitments", f"is malformed: {error}", "seal again") from None
+    if (commitments.threshold, commitments.shares) != (threshold, shares):
+        raise InvalidSpec(
+            f"{where}.commitments",
+            f"were made for {commitments.threshold}-of-{commitments.shares}, but the spec "
+            f"asks for {threshold}-of-{shares}",
+            f"seal again with --threshold {threshold} --shares {shares}",
+        )
 
 
 @dataclass(frozen=True)
@@ -419,12 +448,8 @@ class DecentralizedSecretSpec:
                 f"set {where}.threshold between 1 and {shares}",
             )
         source = Source.from_dict(data.get("source"), where=f"{where}.source")
-        if source.sealed is not None and len(source.sealed.shares) != shares:
-            raise InvalidSpec(
-                f"{where}.source.sealed.shares",
-                f"has {len(source.sealed.shares)} shares but {where}.shares is {shares}",
-                f"seal again with --shares {shares}",
-            )
+        if source.sealed is not None:
+            _check_sealed(source.sealed, threshold, shares, where=f"{where}.source.sealed")
         rotation = None
         if read.present(data, "rotation"):
             rotation = Rotation.from_dict(data["rotation"], where=f"{where}.rotation")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from kubernetes import client
-from modelkit import specs
+from modelkit import commitments, specs
 
 from kuorum import names
 from kuorum.cluster.controlplane import ControlPlane
@@ -48,7 +48,8 @@ SEALED: dict[str, Any] = {
     "shares": 2,
     "source": {
         "sealed": {
-            "commitments": b64(64),
+            "version": 1,
+            "commitments": base64.b64encode(commitments(2, 2)).decode(),
             "payload": b64(48),
             "sealer": b64(32),
             "shares": [
@@ -138,6 +139,11 @@ INVALID_SECRETS = [
         "sealed-count-differs",
         changed(SEALED, shares=3, threshold=2),
         "spec.source.sealed.shares must have exactly spec.shares entries",
+    ),
+    (
+        "sealed-version-zero",
+        changed(SEALED, source__sealed__version=0),
+        "spec.source.sealed.version",
     ),
     (
         "sealed-node-repeated",

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from modelkit import specs
+from modelkit import commitments, specs
 
 from kuorum import models
 from kuorum.models import (
@@ -59,7 +59,8 @@ def sealed_spec(shares: int = 3) -> dict[str, Any]:
         "shares": shares,
         "source": {
             "sealed": {
-                "commitments": b64(96),
+                "version": 1,
+                "commitments": base64.b64encode(commitments(2, shares)).decode(),
                 "payload": b64(40),
                 "sealer": b64(32),
                 "shares": [
@@ -319,6 +320,28 @@ INVALID = [
         "720h",
     ),
     ("sealed-count", sealed_spec(2) | {"shares": 3}, "spec.source.sealed.shares", "--shares 3"),
+    (
+        "sealed-other-threshold",
+        _with(
+            sealed_spec(),
+            "source.sealed.commitments",
+            base64.b64encode(commitments(3, 3)).decode(),
+        ),
+        "spec.source.sealed.commitments",
+        "--threshold 2 --shares 3",
+    ),
+    (
+        "sealed-commitments-malformed",
+        _with(sealed_spec(), "source.sealed.commitments", b64(96)),
+        "spec.source.sealed.commitments",
+        "seal again",
+    ),
+    (
+        "sealed-without-version",
+        _with(sealed_spec(), "source.sealed.version", _DELETE),
+        "spec.source.sealed.version",
+        "integer",
+    ),
     (
         "sealed-not-base64",
         _with(sealed_spec(), "source.sealed.payload", "not base64!"),
