@@ -1,8 +1,9 @@
-"""Deal one version of a secret: draw a data key, encrypt the payload, seal a share per node.
+"""Deal one version of a secret: the node store bodies for each chosen node.
 
-Pure (no I/O): the reconciler sends what this returns. The data key lives only inside
-:func:`deal`; what leaves is the payload ciphertext, the public commitments and, for
-each chosen node, its share sealed to that node's key and signed by the dealer.
+Pure (no I/O): the reconciler sends what this returns. Generated and imported values are
+sealed here with :func:`kuorum.sealing.seal`, so the data key lives only inside that
+call; a ``sealed`` source arrives already sealed and is forwarded unopened. Both end in
+:func:`forward_sealed`: one path to the nodes whatever the source.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import sharing
-from kuorum.envelope import EncryptionPublicKey, ShareContext, encrypt_payload, seal_share
 from kuorum.models import Generate, Sealed
 from kuorum.operator.nodes import NodeView
+from kuorum.sealing import Recipient, seal
 
 
 @dataclass(frozen=True)
@@ -50,44 +51,33 @@ def deal(
     dealer: ed25519.Ed25519PrivateKey,
 ) -> Dealt:
     """Split a fresh data key t-of-n over ``nodes`` (index i+1 goes to ``nodes[i]``)."""
-    key = sharing.new_data_key()
-    payload = encrypt_payload(data, key, namespace=namespace, name=name, version=version)
-    dealing = sharing.split(key, threshold, len(nodes))
-    commitments = dealing.commitments.to_bytes()
-    bodies: dict[str, dict[str, Any]] = {}
-    indexes: dict[str, int] = {}
-    for node, share in zip(nodes, dealing.shares, strict=True):
-        recipient = EncryptionPublicKey.from_bytes(node.encryption_key, kem=node.encryption_kem)
-        context = ShareContext(namespace, name, version, share.index, node.name, "store")
-        sealed = seal_share(share, recipient=recipient, context=context, sender=dealer)
-        bodies[node.name] = _body(share.index, threshold, sealed.to_bytes(), commitments, payload)
-        indexes[node.name] = share.index
-    return Dealt(version, bodies, indexes, sharing.commitments_digest(dealing.commitments))
+    sealed = seal(
+        data,
+        namespace=namespace,
+        name=name,
+        version=version,
+        threshold=threshold,
+        recipients=[Recipient(node.name, node.public_keys) for node in nodes],
+        sealer=dealer,
+    )
+    return forward_sealed(sealed, threshold=threshold)
 
 
-def forward_sealed(sealed: Sealed, *, threshold: int, version: int) -> Dealt:
-    """Store bodies for a ``sealed`` source: the operator forwards what it cannot open."""
+def forward_sealed(sealed: Sealed, *, threshold: int) -> Dealt:
+    """Store bodies for sealed shares: the operator forwards what it cannot open."""
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     bodies = {
-        share.node: _body(
-            share.index, threshold, share.sealed_share, sealed.commitments, sealed.payload
-        )
+        share.node: {
+            "index": share.index,
+            "threshold": threshold,
+            "sealedShare": _b64(share.sealed_share),
+            "commitments": _b64(sealed.commitments),
+            "payload": _b64(sealed.payload),
+        }
         for share in sealed.shares
     }
     indexes = {share.node: share.index for share in sealed.shares}
-    return Dealt(version, bodies, indexes, sharing.commitments_digest(commitments))
-
-
-def _body(
-    index: int, threshold: int, sealed: bytes, commitments: bytes, payload: bytes
-) -> dict[str, Any]:
-    return {
-        "index": index,
-        "threshold": threshold,
-        "sealedShare": _b64(sealed),
-        "commitments": _b64(commitments),
-        "payload": _b64(payload),
-    }
+    return Dealt(sealed.version, bodies, indexes, sharing.commitments_digest(commitments))
 
 
 def _b64(data: bytes) -> str:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum.envelope import EncryptionPublicKey, NodePublicKeys
 from kuorum.models import LabelSelector, ShareNode, parse_time
 
 HEARTBEAT_GRACE = timedelta(seconds=45)
@@ -43,6 +46,14 @@ class NodeView:
     @property
     def encryption_fingerprint(self) -> str:
         return fingerprint(self.encryption_key)
+
+    @property
+    def public_keys(self) -> NodePublicKeys:
+        """The keys shares are sealed to, as ``kuorum seal`` fingerprints them."""
+        return NodePublicKeys(
+            ed25519.Ed25519PublicKey.from_public_bytes(self.signing_key),
+            EncryptionPublicKey.from_bytes(self.encryption_key, kem=self.encryption_kem),
+        )
 
 
 def fingerprint(key: bytes) -> str:

@@ -41,6 +41,7 @@ from kuorum.envelope._sealing import (
     Purpose,
     SealedShare,
     ShareContext,
+    check_sealed_share,
     open_share,
     seal_share,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Purpose",
     "SealedShare",
     "ShareContext",
+    "check_sealed_share",
     "decrypt_payload",
     "encrypt_payload",
     "open_share",

@@ -181,6 +181,35 @@ def seal_share(
     return SealedShare(recipient.kem, sender_public, signature, ciphertext)
 
 
+def check_sealed_share(
+    sealed: SealedShare,
+    *,
+    recipient: EncryptionPublicKey,
+    context: ShareContext,
+    sender: ed25519.Ed25519PublicKey,
+) -> None:
+    """Check, without opening it, that ``sender`` sealed this share for ``context`` to
+    ``recipient``: a forwarder that cannot open a share can still refuse a misaddressed one.
+
+    :class:`BadSignature` if it was signed by another key or for another context or
+    recipient; :class:`MalformedEnvelope` if it was sealed for another KEM.
+    """
+    if sealed.sender != sender.public_bytes_raw():
+        raise BadSignature("the sealed share was signed by another key than the expected sender")
+    if sealed.kem != recipient.kem:
+        raise MalformedEnvelope(
+            f"sealed for {sealed.kem}, but the recipient key is {recipient.kem}"
+        )
+    try:
+        sender.verify(
+            sealed.signature, _signed_message(context, sealed.sender, recipient, sealed.ciphertext)
+        )
+    except InvalidSignature:
+        raise BadSignature(
+            "the sealed share's signature does not match its sender, recipient and context"
+        ) from None
+
+
 def open_share(
     sealed: SealedShare,
     *,
@@ -197,19 +226,8 @@ def open_share(
     """
     if not isinstance(sealed, SealedShare):
         raise TypeError("open_share() takes a SealedShare")
-    if sealed.sender != sender.public_bytes_raw():
-        raise BadSignature("the sealed share was signed by another key than the expected sender")
     public = recipient.public_key()
-    if sealed.kem != public.kem:
-        raise MalformedEnvelope(f"sealed for {sealed.kem}, but the recipient key is {public.kem}")
-    try:
-        sender.verify(
-            sealed.signature, _signed_message(context, sealed.sender, public, sealed.ciphertext)
-        )
-    except InvalidSignature:
-        raise BadSignature(
-            "the sealed share's signature does not match its sender, recipient and context"
-        ) from None
+    check_sealed_share(sealed, recipient=public, context=context, sender=sender)
     info = _LABEL + context.to_bytes()
     try:
         plaintext = _suite(public.kem).decrypt(sealed.ciphertext, recipient.hpke_key(), info=info)

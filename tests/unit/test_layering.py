@@ -18,6 +18,7 @@ COMPONENTS = ("node", "operator", "webhook")
 CORE = (
     "kuorum/_group.py",
     "kuorum/sharing.py",
+    "kuorum/sealing.py",
     "kuorum/envelope",
     "kuorum/ledger",
     "kuorum/models",
