@@ -22,9 +22,19 @@ SOURCE_NOT_FOUND = (
     "spec.source.fromSecret names Secret {namespace}/{name}, which does not exist; "
     "create it or fix the name"
 )
-SEALED_NOT_YET = (
-    "spec.source.sealed is not distributed by this operator version yet; "
-    "use spec.source.generate or spec.source.fromSecret"
+SEALED_VERSION_USED = (
+    "spec.source.sealed.version is {version}, but version {committed} is already committed "
+    "with other shares; changed sealed values need a higher version: run kuorum seal again "
+    "with --version {next}"
+)
+SEALED_MISFIT = (
+    "spec.source.sealed cannot be stored as it was sealed ({details}); run kuorum seal again "
+    "against the current ShareNodes (kubectl get snode)"
+)
+SEALED_NODES_DOWN = (
+    "spec.source.sealed holds shares for ShareNodes {nodes}, which are not Ready; sealed "
+    "shares open only on the nodes they were sealed to, so version {version} waits for them "
+    "(kubectl get snode)"
 )
 TOO_FEW_SHARES = (
     "fewer than {threshold} valid shares of version {version} could be collected "

@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kuorum import names
+from kuorum import names, sealing, sharing
 from kuorum.models import (
     Condition,
     ConditionStatus,
@@ -35,6 +35,7 @@ from kuorum.models import (
     NodeState,
     NodeStatus,
     Reason,
+    Sealed,
     SecretStatus,
     format_time,
     set_condition,
@@ -117,6 +118,9 @@ async def reconcile(
 def _distribution_due(secret: DecentralizedSecret, status: SecretStatus, now: datetime) -> bool:
     if status.version is None or status.pending_version is not None:
         return True
+    sealed = secret.spec.source.sealed
+    if sealed is not None:  # sealed values change only with a new sealed version
+        return _sealed_changed(sealed, status)
     if status.observed_generation != secret.generation:
         return True
     return bool(status.next_rotation_time and status.next_rotation_time <= now)
@@ -130,49 +134,30 @@ async def _distribute(
     views: Mapping[str, NodeView],
     now: datetime,
 ) -> SecretStatus:
-    """Deal and store a new version on every chosen node, then commit it."""
+    """Store a new version on every chosen node, then commit it."""
     spec, namespace, name = secret.spec, secret.namespace, secret.name
-    if status.pending_version is not None:
+    sealed = spec.source.sealed
+    resumed = sealed is not None and status.pending_version == sealed.version
+    if status.pending_version is not None and not resumed:
         await _abandon(op, secret, status, views)
-    current = [n.name for n in status.nodes or ()]
-    changed = _key_changed(status, views)
-    chosen = select(
-        views.values(), spec.shares, selector=spec.node_selector, keep=current, exclude=changed
-    )
-    if chosen is None:
-        usable = sum(1 for v in views.values() if v.usable and v.name not in changed)
-        message = messages.WAITING_FOR_NODES.format(usable=usable, shares=spec.shares)
-        await _set_conditions(
-            op,
-            body,
-            status,
-            now,
-            [(ConditionType.DISTRIBUTED, False, Reason.WAITING_FOR_NODES, message)],
-        )
-        raise Retry(message)
+        if sealed is not None and not _sealed_changed(sealed, status):  # rolled back
+            await op.kube.patch_status(namespace, name, {"pendingVersion": None})
+            return replace(status, pending_version=None)
     try:
-        data = await _payload(op, secret)
+        if sealed is not None:
+            chosen, dealt = _forward(secret, sealed, status, views)
+        else:
+            chosen, dealt = await _deal(op, secret, status, views)
     except Retry as stalled:
-        await _set_conditions(
-            op,
-            body,
-            status,
-            now,
-            [(ConditionType.DISTRIBUTED, False, stalled.reason, str(stalled))],
-        )
+        updates = [(ConditionType.DISTRIBUTED, False, stalled.reason, str(stalled))]
+        if stalled.reason == Reason.NODE_KEY_CHANGED:
+            updates.append((ConditionType.DEGRADED, True, stalled.reason, str(stalled)))
+        if status.version is None:
+            updates.append((ConditionType.READY, False, stalled.reason, str(stalled)))
+        await _set_conditions(op, body, status, now, updates)
         raise
-    version = max(status.version or 0, status.pending_version or 0) + 1
+    version = dealt.version
     await op.kube.patch_status(namespace, name, {"pendingVersion": version})
-    dealt = await asyncio.to_thread(
-        dealing.deal,
-        data,
-        namespace=namespace,
-        name=name,
-        version=version,
-        threshold=spec.threshold,
-        nodes=chosen,
-        dealer=op.dealer,
-    )
     results = await asyncio.gather(
         *(op.client_for(v).store(namespace, name, version, dealt.bodies[v.name]) for v in chosen),
         return_exceptions=True,
@@ -239,21 +224,94 @@ async def _distribute(
     return committed
 
 
+async def _deal(
+    op: Operator, secret: DecentralizedSecret, status: SecretStatus, views: Mapping[str, NodeView]
+) -> tuple[list[NodeView], dealing.Dealt]:
+    """Choose n Ready nodes and seal a fresh version of generated or imported values."""
+    spec = secret.spec
+    current = [n.name for n in status.nodes or ()]
+    changed = _key_changed(status, views)
+    chosen = select(
+        views.values(), spec.shares, selector=spec.node_selector, keep=current, exclude=changed
+    )
+    if chosen is None:
+        usable = sum(1 for v in views.values() if v.usable and v.name not in changed)
+        raise Retry(
+            messages.WAITING_FOR_NODES.format(usable=usable, shares=spec.shares),
+            reason=Reason.WAITING_FOR_NODES,
+        )
+    data = await _payload(op, secret)
+    dealt = await asyncio.to_thread(
+        dealing.deal,
+        data,
+        namespace=secret.namespace,
+        name=secret.name,
+        version=max(status.version or 0, status.pending_version or 0) + 1,
+        threshold=spec.threshold,
+        nodes=chosen,
+        dealer=op.dealer,
+    )
+    return chosen, dealt
+
+
+def _forward(
+    secret: DecentralizedSecret,
+    sealed: Sealed,
+    status: SecretStatus,
+    views: Mapping[str, NodeView],
+) -> tuple[list[NodeView], dealing.Dealt]:
+    """Check a sealed source against the nodes it was sealed to, and forward it unopened."""
+    committed = status.version or 0
+    if sealed.version <= committed:
+        raise Retry(
+            messages.SEALED_VERSION_USED.format(
+                version=sealed.version, committed=committed, next=committed + 1
+            ),
+            reason=Reason.INVALID_SPEC,
+        )
+    keys = {s.node: views[s.node].public_keys for s in sealed.shares if s.node in views}
+    misfit = sealing.misfits(sealed, namespace=secret.namespace, name=secret.name, keys=keys)
+    if misfit:
+        raise Retry(
+            messages.SEALED_MISFIT.format(
+                details="; ".join(f"{m.node}: {m.detail}" for m in misfit)
+            ),
+            reason=Reason.NODE_KEY_CHANGED
+            if any(m.key_changed for m in misfit)
+            else Reason.INVALID_SPEC,
+        )
+    down = [s.node for s in sealed.shares if not (s.node in views and views[s.node].usable)]
+    if down:
+        raise Retry(
+            messages.SEALED_NODES_DOWN.format(nodes=", ".join(down), version=sealed.version),
+            reason=Reason.WAITING_FOR_NODES,
+        )
+    chosen = [views[s.node] for s in sealed.shares]
+    return chosen, dealing.forward_sealed(sealed, threshold=secret.spec.threshold)
+
+
+def _sealed_changed(sealed: Sealed, status: SecretStatus) -> bool:
+    """Whether the sealed source is not the committed version (a new version to store)."""
+    if sealed.version != status.version:
+        return True
+    digest = sharing.commitments_digest(sharing.Commitments.from_bytes(sealed.commitments))
+    return digest != status.commitments_digest
+
+
 async def _payload(op: Operator, secret: DecentralizedSecret) -> dict[str, bytes]:
+    """The values of a generate or fromSecret source (a sealed source is never opened)."""
     source = secret.spec.source
     if source.generate is not None:
         return dealing.generate_values(source.generate)
-    if source.from_secret is not None:
-        data = await op.kube.read_secret_data(secret.namespace, source.from_secret.name)
-        if data is None:
-            raise Retry(
-                messages.SOURCE_NOT_FOUND.format(
-                    namespace=secret.namespace, name=source.from_secret.name
-                ),
-                reason=Reason.SOURCE_NOT_FOUND,
-            )
-        return data
-    raise Retry(messages.SEALED_NOT_YET, delay=300)
+    imported = source.from_secret
+    assert imported is not None, "sealed sources are forwarded, not dealt"
+    data = await op.kube.read_secret_data(secret.namespace, imported.name)
+    if data is None:
+        raise Retry(
+            messages.SOURCE_NOT_FOUND.format(namespace=secret.namespace, name=imported.name),
+            reason=Reason.SOURCE_NOT_FOUND,
+        )
+    return data
 
 
 async def _abandon(
@@ -323,13 +381,15 @@ async def _materialize(
         if collected.bad:
             await _blame(op, body, status, collected.bad, now, patch)
         if collected.data is None:
+            missing = sorted(set(collected.unreachable) | set(collected.bad) | set(down))
             message = messages.TOO_FEW_SHARES.format(
-                threshold=spec.threshold,
-                version=status.version,
-                nodes=", ".join(
-                    sorted(set(collected.unreachable) | set(collected.bad) | set(down))
-                ),
+                threshold=spec.threshold, version=status.version, nodes=", ".join(missing)
             )
+            patch["sharesReachable"] = len(nodes) - len(set(missing) | set(changed))
+            patch["nodes"] = [
+                replace(n, state=_node_state(n.name, changed, missing, bad)).to_dict()
+                for n in nodes
+            ]
             conditions.append((ConditionType.READY, False, Reason.NODES_UNREACHABLE, message))
             conditions.append((ConditionType.DEGRADED, True, Reason.NODES_UNREACHABLE, message))
             await _set_conditions(op, body, status, now, conditions, patch)

@@ -6,6 +6,7 @@ are shortened so faults show within seconds; nodes in these tests beat every sec
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,10 @@ from kubernetes import client
 from kuorum import names
 from kuorum.cluster import install
 from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, free_port
+from kuorum.cluster.processes import Supervisor, free_port, wait_until
+
+TIMEOUT = 90.0
+"""Seconds a condition may take to show (generous: 2 cores run everything)."""
 
 NODE_FLAGS = ["--heartbeat-interval", "1"]
 """Flags for ``share_nodes.start`` so nodes beat often enough for the grace below."""
@@ -97,3 +101,45 @@ def get_secret(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]
         names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, name
     )
     return dict(found)
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The condition of type ``kind`` in an object's status, or {} when it has none."""
+    for found in (obj.get("status") or {}).get("conditions") or []:
+        if found["type"] == kind:
+            return dict(found)
+    return {}
+
+
+def wait_for(
+    plane: ControlPlane,
+    namespace: str,
+    name: str,
+    kind: str,
+    value: str,
+    *,
+    reason: str | None = None,
+    operator: OperatorProcess,
+) -> dict[str, Any]:
+    """Wait until condition ``kind`` has ``value`` (and ``reason``); return the object."""
+    seen: dict[str, Any] = {}
+
+    def reached() -> bool:
+        seen.update(get_secret(plane, namespace, name))
+        found = condition(seen, kind)
+        return found.get("status") == value and reason in (None, found.get("reason"))
+
+    wait_until(
+        reached,
+        timeout=TIMEOUT,
+        what=f"{kind}={value} on {namespace}/{name}",
+        interval=0.5,
+        log=operator.log,
+    )
+    return seen
+
+
+def secret_data(plane: ControlPlane, namespace: str, name: str) -> dict[str, bytes]:
+    """A Secret's decoded data."""
+    secret = client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
+    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
