@@ -19,8 +19,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.dev",
     "kuorum.node.command",
     "kuorum.operator.command",
-    "kuorum.ledger_cli",
+    "kuorum.seal_cli",
     "kuorum.status_cli",
+    "kuorum.ledger_cli",
     "kuorum.webhook.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""

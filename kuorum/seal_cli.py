@@ -1,0 +1,326 @@
+"""``kuorum seal``: print a DecentralizedSecret whose values only t share nodes can open.
+
+The values are encrypted under a fresh data key, the key is split t-of-n, and each share
+is HPKE-sealed to one ShareNode's published key and signed by a signing key made for
+this run and then dropped. The printed manifest holds no value, no share and no key in
+the clear, so it is safe to commit to Git; the operator forwards the shares unopened.
+
+Nodes come from the cluster (Ready ShareNodes, spread across zones, like the operator
+chooses them) or, offline, from a file of ShareNode objects (``kubectl get snode -o
+yaml`` taken where the cluster is reachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kuorum import names
+from kuorum.errors import UserError
+from kuorum.models import (
+    DEFAULT_SECRET_TYPE,
+    DNS_SUBDOMAIN_MAX,
+    DNS_SUBDOMAIN_PATTERN,
+    KEY_NAME_PATTERN,
+    LabelSelector,
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kuorum seal`` to the CLI."""
+    parser = subparsers.add_parser(
+        "seal",
+        help="print a DecentralizedSecret sealed to the share nodes (safe to commit)",
+        description="Encrypt values, split the key t-of-n and seal each share to one "
+        "ShareNode's key; print the DecentralizedSecret manifest (YAML).",
+    )
+    parser.add_argument("--name", required=True, help="the DecentralizedSecret's name")
+    parser.add_argument("-n", "--namespace", default="default", help="its namespace")
+    parser.add_argument("--threshold", "-t", type=int, required=True, help="t: shares needed")
+    parser.add_argument("--shares", type=int, required=True, help="n: nodes holding a share")
+    values = parser.add_argument_group("values (at least one; keys must be unique)")
+    values.add_argument(
+        "--from-literal", action="append", default=[], metavar="KEY=VALUE", help="one value"
+    )
+    values.add_argument(
+        "--from-file",
+        action="append",
+        default=[],
+        metavar="[KEY=]PATH",
+        help="a file's bytes; KEY defaults to the file's name",
+    )
+    values.add_argument(
+        "--from-secret",
+        type=Path,
+        metavar="FILE",
+        help="every key of a Secret manifest (data and stringData; '-' reads stdin)",
+    )
+    nodes = parser.add_argument_group("share nodes")
+    nodes.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
+    nodes.add_argument(
+        "--nodes",
+        type=Path,
+        metavar="FILE",
+        help="seal offline to the ShareNodes in FILE (kubectl get snode -o yaml)",
+    )
+    nodes.add_argument(
+        "--node-selector",
+        action="append",
+        default=[],
+        metavar="LABEL=VALUE",
+        help="only ShareNodes with this label",
+    )
+    parser.add_argument(
+        "--version",
+        type=int,
+        help="the version to seal (default: one above the cluster's, or 1 offline)",
+    )
+    parser.add_argument("--target-name", help="the Secret to write (default: --name)")
+    parser.add_argument("--target-type", help="its type (default: the --from-secret type)")
+    parser.add_argument(
+        "--access-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="another namespace whose pods may consume the secret",
+    )
+    parser.add_argument(
+        "--access-service-account",
+        action="append",
+        default=[],
+        metavar="[NS:]NAME",
+        help="a service account that may consume it (default: any)",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Seal and print the manifest; exit 2 with the reason when that cannot be done."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from kuorum.operator.nodes import select
+    from kuorum.sealing import Recipient, seal
+
+    _check_name(args.name, "--name")
+    secret_type, data = read_values(args)
+    if not 1 <= args.threshold <= args.shares:
+        raise UserError(
+            f"--threshold {args.threshold} must be between 1 and --shares ({args.shares})"
+        )
+    registered, version = _cluster_facts(args)
+    selector = LabelSelector(dict(_pairs(args.node_selector, "--node-selector")))
+    chosen = select(registered, args.shares, selector=selector)
+    if chosen is None:
+        usable = [v.name for v in registered if v.usable and selector.matches(v.labels)]
+        raise UserError(
+            f"{args.shares} share nodes are needed but only {len(usable)} are Ready and match"
+            f" ({', '.join(usable) or 'none'}); check kubectl get snode, --node-selector"
+            " or --shares"
+        )
+    sealed = seal(
+        data,
+        namespace=args.namespace,
+        name=args.name,
+        version=version,
+        threshold=args.threshold,
+        recipients=[Recipient(v.name, v.public_keys) for v in chosen],
+        sealer=ed25519.Ed25519PrivateKey.generate(),
+    )
+    spec: dict[str, Any] = {
+        "threshold": args.threshold,
+        "shares": args.shares,
+        "source": {"sealed": sealed.to_dict()},
+    }
+    target = {
+        k: v
+        for k, v in (("name", args.target_name), ("type", args.target_type or secret_type))
+        if v and (k, v) != ("type", DEFAULT_SECRET_TYPE)
+    }
+    if target:
+        spec["target"] = target
+    access = {
+        k: v
+        for k, v in (
+            ("namespaces", args.access_namespace),
+            ("serviceAccounts", args.access_service_account),
+        )
+        if v
+    }
+    if access:
+        spec["access"] = access
+    text = _header(args, version, chosen) + manifest(args.name, args.namespace, spec)
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def manifest(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
+    """The DecentralizedSecret as YAML, checked by the same parser the operator uses."""
+    from kuorum.models import DecentralizedSecret, InvalidSpec
+
+    obj = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.SECRET_KIND,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": dict(spec),
+    }
+    try:
+        DecentralizedSecret.from_object(obj)
+    except InvalidSpec as error:
+        raise UserError(str(error)) from None
+    return yaml.safe_dump(obj, sort_keys=False, width=1 << 16)
+
+
+def read_values(args: argparse.Namespace) -> tuple[str | None, dict[str, bytes]]:
+    """The values to seal, from literals, files and a Secret manifest; and that Secret's type."""
+    found: list[tuple[str, bytes, str]] = [
+        (key, value.encode(), f"--from-literal {key}")
+        for key, value in _pairs(args.from_literal, "--from-literal")
+    ]
+    for item in args.from_file:
+        key, _, path = item.rpartition("=") if "=" in item else ("", "", item)
+        key = key or Path(path).name
+        try:
+            found.append((key, Path(path).read_bytes(), f"--from-file {item}"))
+        except OSError as error:
+            raise UserError(f"--from-file {item}: cannot read {path}: {error.strerror}") from None
+    secret_type = None
+    if args.from_secret is not None:
+        secret_type, entries = _secret_values(args.from_secret)
+        found.extend((k, v, f"--from-secret key {k}") for k, v in entries.items())
+    if not found:
+        raise UserError("nothing to seal: give --from-literal, --from-file or --from-secret")
+    data: dict[str, bytes] = {}
+    for key, value, where in found:
+        if not re.fullmatch(KEY_NAME_PATTERN, key):
+            raise UserError(f"{where}: {key!r} is not a valid Secret key (letters, digits, -._)")
+        if key in data:
+            raise UserError(f"{where}: key {key!r} is given twice; each key once")
+        data[key] = value
+    return secret_type, data
+
+
+def _secret_values(path: Path) -> tuple[str | None, dict[str, bytes]]:
+    text = sys.stdin.read() if str(path) == "-" else _read_text(path, "--from-secret")
+    try:
+        obj = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise UserError(f"--from-secret {path}: not YAML: {error}") from None
+    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        raise UserError(f"--from-secret {path}: expected one manifest of kind Secret")
+    values: dict[str, bytes] = {}
+    for key, value in (obj.get("data") or {}).items():
+        try:
+            values[str(key)] = base64.b64decode(str(value), validate=True)
+        except binascii.Error:
+            raise UserError(f"--from-secret {path}: data.{key} is not base64") from None
+    for key, value in (obj.get("stringData") or {}).items():
+        values[str(key)] = str(value).encode()
+    return obj.get("type"), values
+
+
+def _cluster_facts(args: argparse.Namespace) -> tuple[list[Any], int]:
+    """The candidate nodes and the version to seal, from the file or the cluster."""
+    now = datetime.now(UTC)
+    if args.nodes is not None:
+        objects = _node_objects(args.nodes)
+        # offline: the file is a snapshot, so its heartbeats say nothing about now
+        views = [replace(v, usable=True) for v in _views(objects, now, args.nodes)]
+        return views, args.version or 1
+    from kubernetes import client
+
+    from kuorum.kube.client import api_client
+    from kuorum.kube.sharenodes import list_share_nodes
+
+    api = api_client(args.kubeconfig)
+    objects = list_share_nodes(api)
+    version = args.version
+    if version is None:
+        try:
+            existing: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
+                names.GROUP, names.VERSION, args.namespace, names.SECRET_PLURAL, args.name
+            )
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
+            existing = {}
+        status = existing.get("status") or {}
+        version = max(int(status.get("version") or 0), int(status.get("pendingVersion") or 0)) + 1
+    return _views(objects, now, "the cluster"), version
+
+
+def _views(objects: Sequence[Mapping[str, Any]], now: datetime, where: object) -> list[Any]:
+    from kuorum.operator.nodes import view
+
+    views = []
+    for obj in objects:
+        found = view(obj, now=now)
+        if found is None:
+            name = (obj.get("metadata") or {}).get("name")
+            print(
+                f"kuorum: skipping ShareNode {name} in {where}: its spec is invalid",
+                file=sys.stderr,
+            )
+            continue
+        views.append(found)
+    return views
+
+
+def _node_objects(path: Path) -> Sequence[Mapping[str, Any]]:
+    try:
+        documents = [d for d in yaml.safe_load_all(_read_text(path, "--nodes")) if d]
+    except yaml.YAMLError as error:
+        raise UserError(f"--nodes {path}: not YAML: {error}") from None
+    objects: list[Mapping[str, Any]] = []
+    for document in documents:
+        items = document.get("items") if isinstance(document, dict) else None
+        objects.extend(items if isinstance(items, list) else [document])
+    nodes = [o for o in objects if isinstance(o, dict) and o.get("kind") == names.NODE_KIND]
+    if not nodes:
+        raise UserError(f"--nodes {path}: no ShareNode objects; use kubectl get snode -o yaml")
+    return nodes
+
+
+def _read_text(path: Path, flag: str) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise UserError(f"{flag} {path}: cannot read it: {error.strerror}") from None
+
+
+def _pairs(items: Sequence[str], flag: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"{flag} {item!r}: expected KEY=VALUE")
+        pairs.append((key, value))
+    return pairs
+
+
+def _check_name(name: str, flag: str) -> None:
+    if not re.fullmatch(DNS_SUBDOMAIN_PATTERN, name) or len(name) > DNS_SUBDOMAIN_MAX:
+        raise UserError(f"{flag} {name!r} is not a valid object name (lowercase DNS name)")
+
+
+def _header(args: argparse.Namespace, version: int, chosen: Sequence[Any]) -> str:
+    nodes = ", ".join(v.name for v in chosen)
+    return (
+        f"# Sealed by kuorum seal: {args.namespace}/{args.name} version {version}, "
+        f"{args.threshold}-of-{args.shares} on ShareNodes {nodes}.\n"
+        "# Safe to commit: no value, share or key is readable here. Changed values need\n"
+        f"# a new seal with a higher --version; it opens only in namespace {args.namespace}.\n"
+    )

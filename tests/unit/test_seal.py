@@ -1,0 +1,232 @@
+"""``kuorum seal`` and :mod:`kuorum.sealing`: what they print opens only with t node keys.
+
+Nodes here are key pairs of our own, published as ShareNode objects in a file (the
+offline mode); the cluster mode is exercised by the operator's integration tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum import names, sharing
+from kuorum.cli import main
+from kuorum.envelope import (
+    EnvelopeError,
+    NodeKeys,
+    SealedShare,
+    ShareContext,
+    decrypt_payload,
+    open_share,
+)
+from kuorum.models import DecentralizedSecret, Sealed
+from kuorum.sealing import Recipient, misfits, seal
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+VALUES = {"password": b"correct horse battery staple", "token": b"\x00\xffbinary"}
+
+
+@pytest.fixture(scope="module")
+def node_keys() -> dict[str, NodeKeys]:
+    return {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(6)}
+
+
+def share_node(name: str, keys: NodeKeys, zone: str, labels: dict[str, str] | None = None) -> Any:
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.NODE_KIND,
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {
+            "endpoint": f"https://{name}.kuorum-system.svc:8443",
+            "zone": zone,
+            "tlsCertificate": PEM,
+            **keys.public().to_dict(),
+        },
+    }
+
+
+@pytest.fixture
+def nodes_file(tmp_path: Path, node_keys: dict[str, NodeKeys]) -> Path:
+    """Six ShareNodes in three zones, as ``kubectl get snode -o yaml`` prints them."""
+    items = [
+        share_node(name, keys, f"zone-{i % 3}", {"tier": "gold" if i < 3 else "silver"})
+        for i, (name, keys) in enumerate(node_keys.items())
+    ]
+    path = tmp_path / "nodes.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    return path
+
+
+def run_seal(tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any], str]:
+    out = tmp_path / "sealed.yaml"
+    status = main(["seal", "-o", str(out), *argv])
+    text = out.read_text() if out.exists() else ""
+    return status, (yaml.safe_load(text) if text else {}), text
+
+
+def open_sealed(
+    sealed: Sealed, node_keys: dict[str, NodeKeys], namespace: str, name: str, count: int
+) -> dict[str, bytes]:
+    """What t nodes together can do: open their shares, rebuild the key, read the payload."""
+    sender = ed25519.Ed25519PublicKey.from_public_bytes(sealed.sealer)
+    commitments = sharing.Commitments.from_bytes(sealed.commitments)
+    shares = []
+    for entry in sealed.shares[:count]:
+        context = ShareContext(namespace, name, sealed.version, entry.index, entry.node, "store")
+        share = open_share(
+            SealedShare.from_bytes(entry.sealed_share),
+            recipient=node_keys[entry.node].encryption,
+            context=context,
+            sender=sender,
+        )
+        assert sharing.verify(share, commitments)
+        shares.append(share)
+    key = sharing.combine(shares, commitments)
+    return decrypt_payload(
+        sealed.payload, key, namespace=namespace, name=name, version=sealed.version
+    )
+
+
+def test_the_printed_manifest_opens_with_t_node_keys_and_shows_no_value(
+    tmp_path: Path, nodes_file: Path, node_keys: dict[str, NodeKeys]
+) -> None:
+    token = tmp_path / "token"
+    token.write_bytes(VALUES["token"])
+    status, obj, text = run_seal(
+        tmp_path,
+        "--name",
+        "db",
+        "--namespace",
+        "shop",
+        "--threshold",
+        "3",
+        "--shares",
+        "5",
+        "--from-literal",
+        "password=correct horse battery staple",
+        "--from-file",
+        f"token={token}",
+        "--nodes",
+        str(nodes_file),
+        "--access-namespace",
+        "web",
+    )
+    assert status == 0
+    assert text.startswith("# Sealed by kuorum seal: shop/db version 1, 3-of-5")
+    assert "correct horse" not in text
+    assert base64.b64encode(VALUES["password"]).decode() not in text
+    secret = DecentralizedSecret.from_object(obj)
+    assert (secret.namespace, secret.name) == ("shop", "db")
+    assert secret.spec.access is not None and secret.spec.access.namespaces == ("web",)
+    sealed = secret.spec.source.sealed
+    assert sealed is not None and sealed.version == 1
+    zones = {f"node-{i}": f"zone-{i % 3}" for i in range(6)}
+    assert len({zones[s.node] for s in sealed.shares}) == 3, "spread across the zones"
+    assert open_sealed(sealed, node_keys, "shop", "db", 3) == VALUES
+    with pytest.raises(sharing.NotEnoughShares):
+        open_sealed(sealed, node_keys, "shop", "db", 2)
+    with pytest.raises(EnvelopeError):  # bound to its namespace
+        open_sealed(sealed, node_keys, "other", "db", 3)
+
+
+def test_a_secret_manifest_node_selector_and_version_are_honoured(
+    tmp_path: Path, nodes_file: Path, node_keys: dict[str, NodeKeys]
+) -> None:
+    manifest = tmp_path / "secret.yaml"
+    manifest.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/basic-auth",
+                "metadata": {"name": "legacy"},
+                "data": {"password": base64.b64encode(VALUES["password"]).decode()},
+                "stringData": {"username": "admin"},
+            }
+        )
+    )
+    status, obj, _ = run_seal(
+        tmp_path,
+        "--name",
+        "login",
+        "-t",
+        "2",
+        "--shares",
+        "3",
+        "--from-secret",
+        str(manifest),
+        "--nodes",
+        str(nodes_file),
+        "--node-selector",
+        "tier=silver",
+        "--version",
+        "7",
+    )
+    assert status == 0
+    secret = DecentralizedSecret.from_object(obj)
+    sealed = secret.spec.source.sealed
+    assert sealed is not None and sealed.version == 7
+    assert sorted(s.node for s in sealed.shares) == ["node-3", "node-4", "node-5"]
+    assert secret.spec.target.type == "kubernetes.io/basic-auth"
+    opened = open_sealed(sealed, node_keys, "default", "login", 2)
+    assert opened == {"password": VALUES["password"], "username": b"admin"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--shares", "7", "--from-literal", "a=b"], "7 share nodes are needed but only 6"),
+        (["--shares", "3", "--threshold", "4", "--from-literal", "a=b"], "--threshold 4 must"),
+        (["--shares", "3"], "nothing to seal"),
+        (["--shares", "3", "--from-literal", "novalue"], "expected KEY=VALUE"),
+        (["--shares", "3", "--from-literal", "a=1", "--from-literal", "a=2"], "given twice"),
+        (["--shares", "3", "--from-literal", "bad key=1"], "not a valid Secret key"),
+        (["--shares", "3", "--from-file", "/nonexistent/x"], "cannot read /nonexistent/x"),
+        (["--shares", "3", "--from-literal", "a=b", "--name", "Upper"], "not a valid object"),
+    ],
+    ids=["too-few-nodes", "t-above-n", "no-values", "no-equals", "twice", "key", "file", "name"],
+)
+def test_bad_input_is_refused_with_the_flag_and_the_fix(
+    tmp_path: Path,
+    nodes_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    base = ["--name", "db", "--threshold", "2", "--nodes", str(nodes_file)]
+    status, _, text = run_seal(tmp_path, *base, *argv)
+    assert status == 2 and text == ""
+    assert message in capsys.readouterr().err
+
+
+def test_misfits_name_nodes_whose_keys_changed_or_that_were_sealed_for_another_object(
+    node_keys: dict[str, NodeKeys],
+) -> None:
+    chosen = list(node_keys.items())[:3]
+    sealed = seal(
+        VALUES,
+        namespace="shop",
+        name="db",
+        version=2,
+        threshold=2,
+        recipients=[Recipient(n, k.public()) for n, k in chosen],
+        sealer=ed25519.Ed25519PrivateKey.generate(),
+    )
+    published = {n: k.public() for n, k in chosen}
+    assert misfits(sealed, namespace="shop", name="db", keys=published) == []
+    assert misfits(sealed, namespace="shop", name="db", keys={}) == []  # unknown: not judged
+    rotated = dict(published, **{"node-1": NodeKeys.generate(kem="X25519").public()})
+    (changed,) = misfits(sealed, namespace="shop", name="db", keys=rotated)
+    assert changed.node == "node-1" and changed.key_changed
+    elsewhere = misfits(sealed, namespace="shop", name="cache", keys=published)
+    assert [m.node for m in elsewhere] == ["node-0", "node-1", "node-2"]
+    assert not any(m.key_changed for m in elsewhere)
+    assert "not sealed for shop/cache version 2" in elsewhere[0].detail
+    resigned = dataclasses.replace(sealed, sealer=bytes(32))
+    assert len(misfits(resigned, namespace="shop", name="db", keys=published)) == 3
