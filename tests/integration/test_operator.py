@@ -12,19 +12,28 @@ import string
 import subprocess
 import sys
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 from kubernetes import client
-from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
-from operators import NODE_FLAGS, OperatorProcess, apply_secret, get_secret, operator_fixture  # noqa: F401
+from nodes import NodeProcess, ShareNodes, share_nodes_fixture  # noqa: F401
+from operators import (  # noqa: F401
+    NODE_FLAGS,
+    TIMEOUT,
+    OperatorProcess,
+    apply_secret,
+    condition,
+    get_secret,
+    operator_fixture,
+    secret_data,
+    wait_for,
+)
 
 from kuorum import names
 from kuorum.cluster.controlplane import ControlPlane
 from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
-TIMEOUT = 90.0
 
 
 @pytest.fixture
@@ -32,46 +41,6 @@ def namespace(control_plane: ControlPlane) -> str:
     name = f"op-{uuid.uuid4().hex[:8]}"
     control_plane.create_namespace(name)
     return name
-
-
-def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
-    for found in (obj.get("status") or {}).get("conditions") or []:
-        if found["type"] == kind:
-            return dict(found)
-    return {}
-
-
-def wait_for(
-    plane: ControlPlane,
-    namespace: str,
-    name: str,
-    kind: str,
-    value: str,
-    *,
-    reason: str | None = None,
-    operator: OperatorProcess,
-) -> dict[str, Any]:
-    """Wait until condition ``kind`` has ``value`` (and ``reason``); return the object."""
-    seen: dict[str, Any] = {}
-
-    def reached() -> bool:
-        seen.update(get_secret(plane, namespace, name))
-        found = condition(seen, kind)
-        return found.get("status") == value and reason in (None, found.get("reason"))
-
-    wait_until(
-        reached,
-        timeout=TIMEOUT,
-        what=f"{kind}={value} on {namespace}/{name}",
-        interval=0.5,
-        log=operator.log,
-    )
-    return seen
-
-
-def secret_data(plane: ControlPlane, namespace: str, name: str) -> dict[str, bytes]:
-    secret = client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
-    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
 
 GENERATED = {
@@ -142,20 +111,7 @@ def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_t
     nodes[1].kill()
     nodes[3].kill()
     client.CoreV1Api(control_plane.api_client()).delete_namespaced_secret("api", namespace)
-    down = (nodes[1].name, nodes[3].name)
-
-    def degraded_names_both() -> bool:  # heartbeats age out one after the other
-        found = condition(get_secret(control_plane, namespace, "api"), "Degraded")
-        message = found.get("message", "")
-        return found.get("reason") == "NodesUnreachable" and all(n in message for n in down)
-
-    wait_until(
-        degraded_names_both,
-        timeout=TIMEOUT,
-        what=f"Degraded naming {down}",
-        interval=0.5,
-        log=operator.log,
-    )
+    wait_until_degraded_names(control_plane, namespace, "api", [nodes[1], nodes[3]], operator)
     wait_until(
         lambda: _exists(control_plane, namespace, "api"),
         timeout=TIMEOUT,
@@ -166,6 +122,49 @@ def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_t
     nodes[1].start()
     nodes[3].start()
     wait_for(control_plane, namespace, "api", "Degraded", "False", operator=operator)
+
+
+def test_with_three_of_five_nodes_stopped_degraded_names_them_and_all_recovers_unaided(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
+) -> None:
+    nodes = share_nodes.start(5, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "web", GENERATED)
+    wait_for(control_plane, namespace, "web", "Ready", "True", operator=operator)
+    before = secret_data(control_plane, namespace, "web")
+    stopped = nodes[:3]
+    for node in stopped:
+        node.kill()
+    client.CoreV1Api(control_plane.api_client()).delete_namespaced_secret("web", namespace)
+    wait_until_degraded_names(control_plane, namespace, "web", stopped, operator)
+    obj = wait_for(control_plane, namespace, "web", "Ready", "False", operator=operator)
+    assert obj["status"]["version"] == 1 and obj["status"]["sharesReachable"] == 2
+    assert not _exists(control_plane, namespace, "web"), "never written from 2 of 3 shares"
+    for node in stopped:  # restarted on their volumes: nothing was lost
+        node.start()
+    wait_for(control_plane, namespace, "web", "Ready", "True", operator=operator)
+    wait_for(control_plane, namespace, "web", "Degraded", "False", operator=operator)
+    assert secret_data(control_plane, namespace, "web") == before
+    assert get_secret(control_plane, namespace, "web")["status"]["version"] == 1
+
+
+def wait_until_degraded_names(
+    plane: ControlPlane,
+    namespace: str,
+    name: str,
+    down: Sequence[NodeProcess],
+    operator: OperatorProcess,
+) -> None:
+    """Wait until Degraded says NodesUnreachable naming every node in ``down``."""
+    names_ = [n.name for n in down]
+
+    def named() -> bool:  # heartbeats age out one after the other
+        found = condition(get_secret(plane, namespace, name), "Degraded")
+        message = found.get("message", "")
+        return found.get("reason") == "NodesUnreachable" and all(n in message for n in names_)
+
+    wait_until(
+        named, timeout=TIMEOUT, what=f"Degraded naming {names_}", interval=0.5, log=operator.log
+    )
 
 
 def test_from_secret_imports_the_values_and_deletes_the_original(
