@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The end of `make demo`, on the stack `kuorum dev up` started: a generated secret, a pod
-# that the webhook injects with references to it, and an audit of every node's ledger.
+# The end of `make demo`, on the stack `kuorum dev up` started: a generated secret, a
+# sealed one (as committed to Git), a pod that the webhook injects with references to
+# them, and an audit of every node's ledger.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${STATE_DIR:-.kuorum-dev}
@@ -10,6 +11,13 @@ kuorum=${KUORUM:-.venv/bin/kuorum}
 kubectl get namespace shop >/dev/null 2>&1 || kubectl create namespace shop
 kubectl apply -f examples/generated-secret.yaml
 kubectl wait -n shop dsec/db --for=condition=Ready --timeout=180s
+echo
+echo "A sealed secret, as it would be committed to Git: no value is readable in it."
+"$kuorum" seal -n shop --name api-token --threshold 2 --shares 3 \
+  --from-literal token="demo-$(date +%s)" -o "$state/api-token.yaml"
+grep -c sealedShare "$state/api-token.yaml" | xargs echo "  sealed shares in $state/api-token.yaml:"
+kubectl apply -f "$state/api-token.yaml"
+kubectl wait -n shop dsec/api-token --for=condition=Ready --timeout=180s
 kubectl get dsec -A
 kubectl get snode
 kubectl apply -f examples/quickstart-pod.yaml

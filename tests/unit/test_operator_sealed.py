@@ -1,0 +1,110 @@
+"""How the operator plans a ``sealed`` source: which nodes, which version, or why it waits.
+
+Pure: node views are built from key pairs of our own; the integration tests run the
+same paths against real nodes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from kuorum.envelope import NodeKeys
+from kuorum.models import (
+    DecentralizedSecret,
+    DecentralizedSecretSpec,
+    Reason,
+    SecretStatus,
+    Source,
+)
+from kuorum.operator.nodes import NodeView
+from kuorum.operator.reconcile import Retry, _forward
+from kuorum.sealing import Recipient, seal
+
+KEYS = {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(3)}
+
+
+def node_view(name: str, keys: NodeKeys, *, usable: bool = True) -> NodeView:
+    public = keys.public()
+    return NodeView(
+        name=name,
+        zone="z",
+        labels={},
+        endpoint=f"https://{name}:8443",
+        certificate="",
+        signing_key=public.signing.public_bytes_raw(),
+        encryption_kem=public.encryption.kem,
+        encryption_key=public.encryption.to_bytes(),
+        usable=usable,
+    )
+
+
+def sealed_secret(version: int = 3) -> DecentralizedSecret:
+    sealed = seal(
+        {"k": b"v"},
+        namespace="ns",
+        name="db",
+        version=version,
+        threshold=2,
+        recipients=[Recipient(n, k.public()) for n, k in KEYS.items()],
+        sealer=ed25519.Ed25519PrivateKey.generate(),
+    )
+    return DecentralizedSecret(
+        "ns", "db", DecentralizedSecretSpec(threshold=2, shares=3, source=Source(sealed=sealed))
+    )
+
+
+def views(replaced: dict[str, NodeView] | None = None) -> dict[str, NodeView]:
+    """Every node as sealed to, Ready, except the views in ``replaced``."""
+    return {n: node_view(n, k) for n, k in KEYS.items()} | (replaced or {})
+
+
+def plan(secret: DecentralizedSecret, status: SecretStatus, nodes: dict[str, NodeView]) -> object:
+    assert secret.spec.source.sealed is not None
+    return _forward(secret, secret.spec.source.sealed, status, nodes)
+
+
+def test_the_sealed_version_goes_to_exactly_its_nodes_unopened() -> None:
+    secret = sealed_secret()
+    chosen, dealt = plan(secret, SecretStatus(), views())  # type: ignore[misc]
+    assert [v.name for v in chosen] == list(KEYS)
+    assert dealt.version == 3 and dealt.indexes == {"node-0": 1, "node-1": 2, "node-2": 3}
+    assert {b["threshold"] for b in dealt.bodies.values()} == {2}
+
+
+@pytest.mark.parametrize(
+    ("status", "nodes", "reason", "text"),
+    [
+        (SecretStatus(version=3), None, Reason.INVALID_SPEC, "--version 4"),
+        (SecretStatus(version=5), None, Reason.INVALID_SPEC, "--version 6"),
+        (
+            SecretStatus(),
+            {"node-1": node_view("node-1", NodeKeys.generate(kem="X25519"))},
+            Reason.NODE_KEY_CHANGED,
+            "node-1: sealed to keys",
+        ),
+        (
+            SecretStatus(),
+            {"node-2": node_view("node-2", KEYS["node-2"], usable=False)},
+            Reason.WAITING_FOR_NODES,
+            "ShareNodes node-2, which are not Ready",
+        ),
+    ],
+    ids=["same-version", "older-version", "key-changed", "node-down"],
+)
+def test_the_operator_waits_and_says_why(
+    status: SecretStatus, nodes: dict[str, NodeView] | None, reason: str, text: str
+) -> None:
+    with pytest.raises(Retry) as waiting:
+        plan(sealed_secret(), status, views(nodes))
+    assert waiting.value.reason == reason
+    assert text in str(waiting.value)
+
+
+def test_a_manifest_copied_to_another_name_is_refused_before_anything_is_sent() -> None:
+    original = sealed_secret()
+    copied = DecentralizedSecret("ns", "other", original.spec)
+    with pytest.raises(Retry) as waiting:
+        plan(copied, SecretStatus(), views())
+    assert waiting.value.reason == Reason.INVALID_SPEC
+    assert "not sealed for ns/other version 3" in str(waiting.value)
