@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,14 @@ def operator_fixture(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Op
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(name="namespace")
+def namespace_fixture(control_plane: ControlPlane) -> str:
+    """A fresh namespace for one test (``from operators import namespace_fixture``)."""
+    name = f"op-{uuid.uuid4().hex[:8]}"
+    control_plane.create_namespace(name)
+    return name
 
 
 def apply_secret(plane: ControlPlane, namespace: str, name: str, spec: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ import base64
 import string
 import subprocess
 import sys
-import uuid
 from collections.abc import Sequence
 
 import pytest
@@ -24,6 +23,7 @@ from operators import (  # noqa: F401
     apply_secret,
     condition,
     get_secret,
+    namespace_fixture,
     operator_fixture,
     secret_data,
     wait_for,
@@ -34,13 +34,6 @@ from kuorum.cluster.controlplane import ControlPlane
 from kuorum.cluster.processes import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane) -> str:
-    name = f"op-{uuid.uuid4().hex[:8]}"
-    control_plane.create_namespace(name)
-    return name
 
 
 GENERATED = {

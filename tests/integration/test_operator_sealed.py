@@ -23,6 +23,7 @@ from operators import (  # noqa: F401
     OperatorProcess,
     condition,
     get_secret,
+    namespace_fixture,
     operator_fixture,
     secret_data,
     wait_for,
@@ -37,13 +38,6 @@ from kuorum.envelope import NodeKeys
 pytestmark = pytest.mark.integration
 DATA_KEY = sharing.new_data_key()
 """Random, but known to this test, which hunts for it."""
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane) -> str:
-    name = f"seal-{uuid.uuid4().hex[:8]}"
-    control_plane.create_namespace(name)
-    return name
 
 
 @pytest.fixture
@@ -109,19 +103,16 @@ def test_a_sealed_secret_is_ready_and_its_key_and_values_never_reach_the_operato
 ) -> None:
     share_nodes.start(5, extra=NODE_FLAGS)
     password = f"pw-{uuid.uuid4().hex}"
+    db = ["--name", "db", "--threshold", "3", "--shares", "5"]
+    literal = "--from-literal"
     manifest = seal(
         control_plane,
         tmp_path,
         namespace,
-        "--name",
-        "db",
-        "--threshold",
-        "3",
-        "--shares",
-        "5",
-        "--from-literal",
+        *db,
+        literal,
         f"password={password}",
-        "--from-literal",
+        literal,
         "user=app",
     )
     assert password not in yaml.safe_dump(manifest)
@@ -138,19 +129,7 @@ def test_a_sealed_secret_is_ready_and_its_key_and_values_never_reach_the_operato
     assert status["version"] == 1 and status["sharesReachable"] == 5
 
     # a new commit: values re-sealed, the version taken one above the cluster's
-    manifest = seal(
-        control_plane,
-        tmp_path,
-        namespace,
-        "--name",
-        "db",
-        "--threshold",
-        "3",
-        "--shares",
-        "5",
-        "--from-literal",
-        "password=rotated",
-    )
+    manifest = seal(control_plane, tmp_path, namespace, *db, literal, "password=rotated")
     assert manifest["spec"]["source"]["sealed"]["version"] == 2
     apply(control_plane, manifest)
     wait_until(
