@@ -188,7 +188,7 @@ def read_values(args: argparse.Namespace) -> tuple[str | None, dict[str, bytes]]
     """The values to seal, from literals, files and a Secret manifest; and that Secret's type."""
     found: list[tuple[str, bytes, str]] = [
         (key, value.encode(), f"--from-literal {key}")
-        for key, value in _pairs(args.from_literal, "--from-literal")
+        for key, value in _pairs(args.from_literal, "--from-literal", secret=True)
     ]
     for item in args.from_file:
         key, _, path = item.rpartition("=") if "=" in item else ("", "", item)
@@ -217,8 +217,10 @@ def _secret_values(path: Path) -> tuple[str | None, dict[str, bytes]]:
     text = sys.stdin.read() if str(path) == "-" else _read_text(path, "--from-secret")
     try:
         obj = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise UserError(f"--from-secret {path}: not YAML: {error}") from None
+    except yaml.YAMLError as error:  # its text quotes the document: never echo it
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"--from-secret {path}: not valid YAML{where}") from None
     if not isinstance(obj, dict) or obj.get("kind") != "Secret":
         raise UserError(f"--from-secret {path}: expected one manifest of kind Secret")
     values: dict[str, bytes] = {}
@@ -301,12 +303,14 @@ def _read_text(path: Path, flag: str) -> str:
         raise UserError(f"{flag} {path}: cannot read it: {error.strerror}") from None
 
 
-def _pairs(items: Sequence[str], flag: str) -> list[tuple[str, str]]:
+def _pairs(items: Sequence[str], flag: str, *, secret: bool = False) -> list[tuple[str, str]]:
+    """KEY=VALUE arguments; a malformed one is echoed only when it cannot hold a secret."""
     pairs = []
-    for item in items:
+    for position, item in enumerate(items, start=1):
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UserError(f"{flag} {item!r}: expected KEY=VALUE")
+            shown = f"argument {position} (not shown: it may be a secret)" if secret else repr(item)
+            raise UserError(f"{flag} {shown}: expected KEY=VALUE")
         pairs.append((key, value))
     return pairs
 

@@ -184,7 +184,7 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
         (["--shares", "7", "--from-literal", "a=b"], "7 share nodes are needed but only 6"),
         (["--shares", "3", "--threshold", "4", "--from-literal", "a=b"], "--threshold 4 must"),
         (["--shares", "3"], "nothing to seal"),
-        (["--shares", "3", "--from-literal", "novalue"], "expected KEY=VALUE"),
+        (["--shares", "3", "--from-literal", "hunter2"], "argument 1 (not shown"),
         (["--shares", "3", "--from-literal", "a=1", "--from-literal", "a=2"], "given twice"),
         (["--shares", "3", "--from-literal", "bad key=1"], "not a valid Secret key"),
         (["--shares", "3", "--from-file", "/nonexistent/x"], "cannot read /nonexistent/x"),
@@ -202,7 +202,19 @@ def test_bad_input_is_refused_with_the_flag_and_the_fix(
     base = ["--name", "db", "--threshold", "2", "--nodes", str(nodes_file)]
     status, _, text = run_seal(tmp_path, *base, *argv)
     assert status == 2 and text == ""
-    assert message in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert message in error and "hunter2" not in error
+
+
+def test_a_broken_secret_manifest_is_refused_without_quoting_it(
+    tmp_path: Path, nodes_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "secret.yaml"
+    broken.write_text("kind: Secret\nstringData:\n  password: hunter2: [\n")
+    base = ["--name", "db", "-t", "2", "--shares", "3", "--nodes", str(nodes_file)]
+    status, _, _ = run_seal(tmp_path, *base, "--from-secret", str(broken))
+    error = capsys.readouterr().err
+    assert status == 2 and "not valid YAML at line 3" in error and "hunter2" not in error
 
 
 def test_misfits_name_nodes_whose_keys_changed_or_that_were_sealed_for_another_object(
