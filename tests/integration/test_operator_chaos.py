@@ -1,7 +1,8 @@
 """kill -9 of the operator at random moments while it deals new versions.
 
 Each trial starts the operator, asks for a new version of every secret (a spec change:
-new key length, so new values), and kills the operator after a random delay that
+new key length, so new values; for the sealed one, values sealed anew at the next
+version), and kills the operator after a random delay that
 falls before, during or after dealing. After the last trial a fresh operator must
 bring every secret to one committed version that all its chosen nodes hold, with the
 target Secret carrying that version and values of the latest spec: nothing lost,
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
-from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
+from nodes import ShareNodes, public_keys, share_nodes_fixture  # noqa: F401
 from operators import NODE_FLAGS, OperatorProcess, apply_secret
 
 from kuorum import names
 from kuorum.cluster.controlplane import ControlPlane
 from kuorum.cluster.processes import wait_until
+from kuorum.sealing import Recipient, seal
 
 pytestmark = pytest.mark.integration
 TRIALS = 20
@@ -36,7 +39,8 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
     control_plane: ControlPlane, share_nodes: ShareNodes, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    share_nodes.start(4, extra=NODE_FLAGS)
+    nodes = share_nodes.start(4, extra=NODE_FLAGS)
+    recipients = [Recipient(n.name, public_keys(control_plane, n)) for n in nodes[:3]]
     namespace = f"chaos-{uuid.uuid4().hex[:6]}"
     control_plane.create_namespace(namespace)
     operator = OperatorProcess(control_plane, tmp_path / "operator", interval=1)
@@ -44,6 +48,8 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
     secrets = [f"s{i}" for i in range(SECRETS)]
     for name in secrets:
         apply_secret(control_plane, namespace, name, _spec(8))
+    apply_secret(control_plane, namespace, "sealed", _sealed_spec(namespace, 8, 1, recipients))
+    secrets.append("sealed")
     length = 8
     interrupted = 0
     try:
@@ -56,7 +62,11 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
                     namespace,
                     names.SECRET_PLURAL,
                     name,
-                    {"spec": _spec(length)},
+                    {
+                        "spec": _sealed_spec(namespace, length, trial + 2, recipients)
+                        if name == "sealed"
+                        else _spec(length)
+                    },
                 )
             operator.start()
             if trial % 2:
@@ -113,6 +123,22 @@ def _spec(length: int) -> dict[str, Any]:
         "shares": 3,
         "source": {"generate": {"keys": [{"name": "token", "length": length}]}},
     }
+
+
+def _sealed_spec(
+    namespace: str, length: int, version: int, recipients: list[Recipient]
+) -> dict[str, Any]:
+    """What ``kuorum seal`` would print for a token of ``length`` characters."""
+    sealed = seal(
+        {"token": (uuid.uuid4().hex * 2)[:length].encode()},
+        namespace=namespace,
+        name="sealed",
+        version=version,
+        threshold=2,
+        recipients=recipients,
+        sealer=ed25519.Ed25519PrivateKey.generate(),
+    )
+    return {"threshold": 2, "shares": 3, "source": {"sealed": sealed.to_dict()}}
 
 
 def _get(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
