@@ -59,6 +59,7 @@ def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) 
         + (
             f" (version {status['pendingVersion']} pending)" if status.get("pendingVersion") else ""
         ),
+        f"  source             {_source(spec.get('source') or {})}",
         f"  shares reachable   {status.get('sharesReachable', '-')} of {len(chosen) or '-'}"
         f" (need {spec.get('threshold')})",
         f"  last collection    {status.get('lastCollectionTime', '-')}",
@@ -84,3 +85,14 @@ def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) 
         lines += ["", "  bad shares"]
         lines += [f"    {b['node']} (version {b['version']}) at {b['time']}" for b in bad]
     return "\n".join(lines)
+
+
+def _source(source: Mapping[str, Any]) -> str:
+    """Which source, with what identifies it (never a value: the spec holds none)."""
+    if "sealed" in source:
+        sealed = source["sealed"]
+        return f"sealed (version {sealed.get('version', '-')}, sealer {sealed.get('sealer', '-')})"
+    if "fromSecret" in source:
+        return f"fromSecret (Secret {source['fromSecret'].get('name', '-')})"
+    keys = [k.get("name", "-") for k in (source.get("generate") or {}).get("keys") or []]
+    return f"generate (keys {', '.join(keys) or '-'})"

@@ -53,3 +53,18 @@ def test_a_fresh_secret_without_status_renders_placeholders() -> None:
         {"metadata": {"namespace": "a", "name": "b"}, "spec": {"threshold": 1, "shares": 1}}, {}
     )
     assert screen.splitlines()[0] == "a/b: 1-of-1, version -"
+
+
+def test_the_source_is_named_without_any_material() -> None:
+    sealed = {"version": 3, "sealer": "c2VhbGVy", "payload": "UEFZTE9BRA==", "shares": []}
+    sources = {
+        "sealed (version 3, sealer c2VhbGVy)": {"sealed": sealed},
+        "fromSecret (Secret legacy)": {"fromSecret": {"name": "legacy"}},
+        "generate (keys password, pin)": {
+            "generate": {"keys": [{"name": "password"}, {"name": "pin"}]}
+        },
+    }
+    for expected, source in sources.items():
+        screen = render(dict(SECRET, spec={"threshold": 2, "shares": 3, "source": source}), {})
+        assert f"source             {expected}" in screen
+        assert "UEFZTE9BRA==" not in screen
