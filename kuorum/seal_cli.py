@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         for k, v in (("name", args.target_name), ("type", args.target_type or secret_type))
         if v and (k, v) != ("type", DEFAULT_SECRET_TYPE)
     }
+    if selector.match_labels:  # the operator holds the sealed nodes to it
+        spec["nodeSelector"] = selector.to_dict()
     if target:
         spec["target"] = target
     access = {

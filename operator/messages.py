@@ -31,6 +31,10 @@ SEALED_MISFIT = (
     "spec.source.sealed cannot be stored as it was sealed ({details}); run kuorum seal again "
     "against the current ShareNodes (kubectl get snode)"
 )
+SEALED_EXCLUDED = (
+    "spec.source.sealed puts shares on ShareNodes {nodes}, which spec.nodeSelector excludes; "
+    "run kuorum seal again with --node-selector, or change spec.nodeSelector"
+)
 SEALED_NODES_DOWN = (
     "spec.source.sealed holds shares for ShareNodes {nodes}, which are not Ready; sealed "
     "shares open only on the nodes they were sealed to, so version {version} waits for them "

@@ -280,6 +280,16 @@ def _forward(
             if any(m.key_changed for m in misfit)
             else Reason.INVALID_SPEC,
         )
+    selector = secret.spec.node_selector
+    excluded = [
+        s.node
+        for s in sealed.shares
+        if selector is not None and s.node in views and not selector.matches(views[s.node].labels)
+    ]
+    if excluded:
+        raise Retry(
+            messages.SEALED_EXCLUDED.format(nodes=", ".join(excluded)), reason=Reason.INVALID_SPEC
+        )
     down = [s.node for s in sealed.shares if not (s.node in views and views[s.node].usable)]
     if down:
         raise Retry(

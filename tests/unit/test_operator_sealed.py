@@ -6,6 +6,8 @@ same paths against real nodes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -13,6 +15,7 @@ from kuorum.envelope import NodeKeys
 from kuorum.models import (
     DecentralizedSecret,
     DecentralizedSecretSpec,
+    LabelSelector,
     Reason,
     SecretStatus,
     Source,
@@ -99,6 +102,18 @@ def test_the_operator_waits_and_says_why(
         plan(sealed_secret(), status, views(nodes))
     assert waiting.value.reason == reason
     assert text in str(waiting.value)
+
+
+def test_sealed_nodes_outside_the_node_selector_are_refused() -> None:
+    secret = sealed_secret()
+    picky = DecentralizedSecret(
+        "ns", "db", replace(secret.spec, node_selector=LabelSelector({"tier": "gold"}))
+    )
+    gold = {n: replace(v, labels={"tier": "gold"}) for n, v in views().items() if n != "node-1"}
+    with pytest.raises(Retry) as waiting:
+        plan(picky, SecretStatus(), views(gold))
+    assert waiting.value.reason == Reason.INVALID_SPEC
+    assert "ShareNodes node-1, which spec.nodeSelector excludes" in str(waiting.value)
 
 
 def test_a_manifest_copied_to_another_name_is_refused_before_anything_is_sent() -> None:

@@ -173,6 +173,8 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
     sealed = secret.spec.source.sealed
     assert sealed is not None and sealed.version == 7
     assert sorted(s.node for s in sealed.shares) == ["node-3", "node-4", "node-5"]
+    assert secret.spec.node_selector is not None
+    assert secret.spec.node_selector.match_labels == {"tier": "silver"}
     assert secret.spec.target.type == "kubernetes.io/basic-auth"
     opened = open_sealed(sealed, node_keys, "default", "login", 2)
     assert opened == {"password": VALUES["password"], "username": b"admin"}
