@@ -94,6 +94,14 @@ def test_degraded_condition_always_shows_degraded(obj: dict[str, Any]) -> None:
         assert health(obj)["status"] == "Degraded"
 
 
+@given(secrets())
+def test_a_refused_distribution_shows_degraded(obj: dict[str, Any]) -> None:
+    for c in (obj.get("status") or {}).get("conditions", []):
+        if c["type"] == "Distributed" and c["status"] == "False":
+            if c["reason"] not in PROGRESS_REASONS:
+                assert health(obj)["status"] == "Degraded"
+
+
 # Ready=False reasons that mean work in progress; every other kuorum.models.Reason is a
 # failure and must show as Degraded. A new Reason fails test_every_reason_is_classified
 # until it is placed here (and in health.lua's progressReasons when it is progress).

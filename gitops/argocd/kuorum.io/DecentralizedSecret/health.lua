@@ -4,8 +4,9 @@
 -- health_test.yaml, testdata/), so it can be proposed upstream as is. Lua 5.1 (Argo CD
 -- runs gopher-lua): no goto, no integer division, no bit operators.
 --
---   Degraded     Degraded=True, or Ready=False for a reason that is not progress.
---                A degraded secret is never shown Healthy, even while Ready=True.
+--   Degraded     Degraded=True, or Ready=False or Distributed=False for a reason that
+--                is not progress (e.g. a sealed manifest the operator refused while the
+--                previous version still serves). Never Healthy, even while Ready=True.
 --   Progressing  no status yet, observedGeneration behind metadata.generation, being
 --                deleted, Ready=Unknown, or Ready=False while distributing/rotating.
 --   Healthy      Ready=True and observedGeneration == metadata.generation, nothing else.
@@ -65,6 +66,15 @@ local ready = condition(conditions, "Ready")
 if degraded ~= nil and degraded.status == "True" then
   hs.status = "Degraded"
   hs.message = describe(degraded, "Degraded")
+  return hs
+end
+
+-- A change the operator refused (a sealed manifest for keys a node no longer has, an
+-- already used version, a missing fromSecret) fails even while the old version serves.
+local distributed = condition(conditions, "Distributed")
+if distributed ~= nil and distributed.status == "False" and not progressReasons[distributed.reason] then
+  hs.status = "Degraded"
+  hs.message = describe(distributed, "Not distributed")
   return hs
 end
 
