@@ -50,14 +50,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--shares", type=int, required=True, help="n: nodes holding a share")
     values = parser.add_argument_group("values (at least one; keys must be unique)")
     values.add_argument(
-        "--from-literal", action="append", default=[], metavar="KEY=VALUE", help="one value"
+        "--from-literal",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one value (shows in the process list: prefer --from-file for real secrets)",
     )
     values.add_argument(
         "--from-file",
         action="append",
         default=[],
         metavar="[KEY=]PATH",
-        help="a file's bytes; KEY defaults to the file's name",
+        help="a file's bytes, exactly (a final newline too); KEY defaults to the file's name",
     )
     values.add_argument(
         "--from-secret",
