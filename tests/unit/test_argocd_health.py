@@ -97,9 +97,9 @@ def test_degraded_condition_always_shows_degraded(obj: dict[str, Any]) -> None:
 @given(secrets())
 def test_a_refused_distribution_shows_degraded(obj: dict[str, Any]) -> None:
     for c in (obj.get("status") or {}).get("conditions", []):
-        if c["type"] == "Distributed" and c["status"] == "False":
-            if c["reason"] not in PROGRESS_REASONS:
-                assert health(obj)["status"] == "Degraded"
+        refused = c["status"] == "False" and c["reason"] not in PROGRESS_REASONS
+        if c["type"] == "Distributed" and refused:
+            assert health(obj)["status"] == "Degraded"
 
 
 # Ready=False reasons that mean work in progress; every other kuorum.models.Reason is a
