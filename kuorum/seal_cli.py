@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from kuorum.sealing import Recipient, seal
 
     _check_name(args.name, "--name")
+    _check_name(args.namespace, "--namespace")
     secret_type, data = read_values(args)
     if not 1 <= args.threshold <= args.shares:
         raise UserError(
@@ -263,7 +264,10 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[Any], int]:
             )
         except client.ApiException as error:
             if error.status != 404:
-                raise
+                raise UserError(
+                    f"cannot read DecentralizedSecret {args.namespace}/{args.name} to choose "
+                    f"the next version ({error.status} {error.reason}); give --version"
+                ) from None
             existing = {}
         status = existing.get("status") or {}
         version = max(int(status.get("version") or 0), int(status.get("pendingVersion") or 0)) + 1

@@ -191,8 +191,19 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
         (["--shares", "3", "--from-literal", "bad key=1"], "not a valid Secret key"),
         (["--shares", "3", "--from-file", "/nonexistent/x"], "cannot read /nonexistent/x"),
         (["--shares", "3", "--from-literal", "a=b", "--name", "Upper"], "not a valid object"),
+        (["--shares", "3", "--from-literal", "a=b", "-n", "Team_A"], "--namespace 'Team_A'"),
     ],
-    ids=["too-few-nodes", "t-above-n", "no-values", "no-equals", "twice", "key", "file", "name"],
+    ids=[
+        "too-few-nodes",
+        "t-above-n",
+        "no-values",
+        "no-equals",
+        "twice",
+        "key",
+        "file",
+        "name",
+        "namespace",
+    ],
 )
 def test_bad_input_is_refused_with_the_flag_and_the_fix(
     tmp_path: Path,
