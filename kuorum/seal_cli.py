@@ -21,19 +21,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kuorum import names
 from kuorum.errors import UserError
 from kuorum.models import (
-    DEFAULT_SECRET_TYPE,
     DNS_SUBDOMAIN_MAX,
     DNS_SUBDOMAIN_PATTERN,
     KEY_NAME_PATTERN,
     LabelSelector,
 )
+
+if TYPE_CHECKING:
+    from kuorum.operator.nodes import NodeView
 
 
 def register(subparsers: Any) -> None:
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     target = {
         k: v
         for k, v in (("name", args.target_name), ("type", args.target_type or secret_type))
-        if v and (k, v) != ("type", DEFAULT_SECRET_TYPE)
+        if v
     }
     if selector.match_labels:  # the operator holds the sealed nodes to it
         spec["nodeSelector"] = selector.to_dict()
@@ -175,20 +177,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def manifest(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
-    """The DecentralizedSecret as YAML, checked by the same parser the operator uses."""
+    """The DecentralizedSecret as YAML, read back by the parser the operator uses."""
     from kuorum.models import DecentralizedSecret, InvalidSpec
 
-    obj = {
-        "apiVersion": names.API_VERSION,
-        "kind": names.SECRET_KIND,
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": dict(spec),
-    }
+    obj = {"metadata": {"name": name, "namespace": namespace}, "spec": dict(spec)}
     try:
-        DecentralizedSecret.from_object(obj)
+        secret = DecentralizedSecret.from_object(obj)
     except InvalidSpec as error:
         raise UserError(str(error)) from None
-    return yaml.safe_dump(obj, sort_keys=False, width=1 << 16)
+    return yaml.safe_dump(secret.to_object(), sort_keys=False, width=1 << 16)
 
 
 def read_values(args: argparse.Namespace) -> tuple[str | None, dict[str, bytes]]:
@@ -241,7 +238,7 @@ def _secret_values(path: Path) -> tuple[str | None, dict[str, bytes]]:
     return obj.get("type"), values
 
 
-def _cluster_facts(args: argparse.Namespace) -> tuple[list[Any], int]:
+def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
     """The candidate nodes and the version to seal, from the file or the cluster."""
     now = datetime.now(UTC)
     if args.nodes is not None:
@@ -249,9 +246,10 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[Any], int]:
         # offline: the file is a snapshot, so its heartbeats say nothing about now
         views = [replace(v, usable=True) for v in _views(objects, now, args.nodes)]
         return views, args.version or 1
-    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
 
     from kuorum.kube.client import api_client
+    from kuorum.kube.decentralizedsecrets import get_decentralized_secret
     from kuorum.kube.sharenodes import list_share_nodes
 
     api = api_client(args.kubeconfig)
@@ -259,22 +257,18 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[Any], int]:
     version = args.version
     if version is None:
         try:
-            existing: Any = client.CustomObjectsApi(api).get_namespaced_custom_object(
-                names.GROUP, names.VERSION, args.namespace, names.SECRET_PLURAL, args.name
-            )
-        except client.ApiException as error:
-            if error.status != 404:
-                raise UserError(
-                    f"cannot read DecentralizedSecret {args.namespace}/{args.name} to choose "
-                    f"the next version ({error.status} {error.reason}); give --version"
-                ) from None
-            existing = {}
+            existing = get_decentralized_secret(api, args.namespace, args.name) or {}
+        except ApiException as error:
+            raise UserError(
+                f"cannot read DecentralizedSecret {args.namespace}/{args.name} to choose "
+                f"the next version ({error.status} {error.reason}); give --version"
+            ) from None
         status = existing.get("status") or {}
         version = max(int(status.get("version") or 0), int(status.get("pendingVersion") or 0)) + 1
     return _views(objects, now, "the cluster"), version
 
 
-def _views(objects: Sequence[Mapping[str, Any]], now: datetime, where: object) -> list[Any]:
+def _views(objects: Sequence[Mapping[str, Any]], now: datetime, where: object) -> list[NodeView]:
     from kuorum.operator.nodes import view
 
     views = []
@@ -330,7 +324,7 @@ def _check_name(name: str, flag: str) -> None:
         raise UserError(f"{flag} {name!r} is not a valid object name (lowercase DNS name)")
 
 
-def _header(args: argparse.Namespace, version: int, chosen: Sequence[Any]) -> str:
+def _header(args: argparse.Namespace, version: int, chosen: Sequence[NodeView]) -> str:
     nodes = ", ".join(v.name for v in chosen)
     return (
         f"# Sealed by kuorum seal: {args.namespace}/{args.name} version {version}, "

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kuorum import names
-
 
 def register(subparsers: Any) -> None:
     """Add ``kuorum status`` to the CLI."""
@@ -26,25 +24,20 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the screen; exit 1 when the secret is not Ready."""
-    from kubernetes import client
-
     from kuorum.errors import UserError
     from kuorum.kube.client import api_client
+    from kuorum.kube.decentralizedsecrets import get_decentralized_secret
+    from kuorum.kube.sharenodes import list_share_nodes
 
-    custom = client.CustomObjectsApi(api_client(args.kubeconfig))
-    try:
-        obj: Any = custom.get_namespaced_custom_object(
-            names.GROUP, names.VERSION, args.namespace, names.SECRET_PLURAL, args.name
+    api = api_client(args.kubeconfig)
+    obj = get_decentralized_secret(api, args.namespace, args.name)
+    if obj is None:
+        raise UserError(
+            f"no DecentralizedSecret {args.namespace}/{args.name}; "
+            f"list them with: kubectl get dsec -n {args.namespace}"
         )
-    except client.ApiException as error:
-        if error.status == 404:
-            raise UserError(
-                f"no DecentralizedSecret {args.namespace}/{args.name}; "
-                f"list them with: kubectl get dsec -n {args.namespace}"
-            ) from None
-        raise
-    nodes: Any = custom.list_cluster_custom_object(names.GROUP, names.VERSION, names.NODE_PLURAL)
-    print(render(obj, {n["metadata"]["name"]: n for n in nodes.get("items", [])}))
+    nodes = list_share_nodes(api)
+    print(render(obj, {n["metadata"]["name"]: n for n in nodes}))
     ready = [c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"]
     return 0 if ready and ready[0]["status"] == "True" else 1
 
