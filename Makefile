@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 ## control-plane: find or build etcd, kube-apiserver, kube-controller-manager (cached)
 control-plane: $(STAMP)
-	$(BIN)/python -m kuorum.cluster.binaries
+	$(BIN)/python -m kuorum.devenv.binaries
 
 ## demo: the local control plane with every component, a secret, an injected pod, an audit
 demo: control-plane

@@ -34,12 +34,12 @@ from typing import Any
 from kubernetes import client
 
 from kuorum import names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv import install
+from kuorum.devenv import webhook as local
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 from kuorum.kube.client import api_client
 from kuorum.kube.raw import raw
-from kuorum.webhook import local
 from kuorum.webhook.admission import Admission
 from kuorum.webhook.cache import SecretCache
 from kuorum.webhook.metrics import Metrics

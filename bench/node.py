@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
 
 from kuorum import names, sharing
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, free_port, wait_until
+from kuorum.devenv import install
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import Supervisor, free_port, wait_until
 from kuorum.envelope import EncryptionPrivateKey, NodePublicKeys, ShareContext, seal_share
 from kuorum.kube.pinned import pinned_context
 

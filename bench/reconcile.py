@@ -20,9 +20,10 @@ from typing import Any
 
 from kubernetes import client
 
-from kuorum import devstack, names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum import names
+from kuorum.devenv import install
+from kuorum.devenv import stack as devstack
+from kuorum.devenv.controlplane import ControlPlane
 
 NAMESPACE = "bench"
 

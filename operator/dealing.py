@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import sharing
 from kuorum.models import Generate, Sealed
-from kuorum.operator.nodes import NodeView
+from kuorum.placement import NodeView
 from kuorum.sealing import Recipient, seal
 
 

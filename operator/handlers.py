@@ -23,10 +23,10 @@ from kuorum.operator import messages
 from kuorum.operator.kubeio import KubeIO
 from kuorum.operator.metrics import METRICS
 from kuorum.operator.nodeclient import NodeClient, NodeError
-from kuorum.operator.nodes import NodeView, view
 from kuorum.operator.reconcile import Operator, Retry, reconcile, utcnow
 from kuorum.operator.settings import OperatorSettings
 from kuorum.operator.tokens import NodeTokens
+from kuorum.placement import NodeView, view
 
 logger = logging.getLogger(__name__)
 SECRETS = (names.GROUP, names.VERSION, names.SECRET_PLURAL)

@@ -45,7 +45,7 @@ from kuorum.operator.collect import Source, collect
 from kuorum.operator.kubeio import SOURCE_LABEL, KubeIO
 from kuorum.operator.metrics import METRICS
 from kuorum.operator.nodeclient import NodeError
-from kuorum.operator.nodes import NodeView, select
+from kuorum.placement import NodeView, select
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from kuorum import names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum.devenv import install
+from kuorum.devenv.controlplane import ControlPlane
 
 
 @pytest.fixture(scope="session")

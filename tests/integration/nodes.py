@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
 
 from kuorum import names, sharing
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, free_port, wait_until
-from kuorum.devstack import OPERATOR_IDENTITY, node_argv
+from kuorum.devenv import install
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import Supervisor, free_port, wait_until
+from kuorum.devenv.stack import OPERATOR_IDENTITY, node_argv
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodePublicKeys,

@@ -17,9 +17,9 @@ import pytest
 from kubernetes import client
 
 from kuorum import names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import Supervisor, free_port, wait_until
+from kuorum.devenv import install
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import Supervisor, free_port, wait_until
 
 TIMEOUT = 90.0
 """Seconds a condition may take to show (generous: 2 cores run everything)."""

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from chartkit import FULL_VALUES, REPOSITORY, render_text
 
-from kuorum.cluster import install
+from kuorum.devenv import install
 
 pytestmark = pytest.mark.integration
 

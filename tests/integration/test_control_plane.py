@@ -8,8 +8,8 @@ import uuid
 import pytest
 from kubernetes import client
 
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 
 pytestmark = pytest.mark.integration
 

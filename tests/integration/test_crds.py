@@ -19,7 +19,7 @@ from kubernetes import client
 from modelkit import commitments, specs
 
 from kuorum import names
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum.devenv.controlplane import ControlPlane
 from kuorum.models import DecentralizedSecretSpec, InvalidSpec, ShareNodeSpec, crdgen
 
 pytestmark = pytest.mark.integration

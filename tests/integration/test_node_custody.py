@@ -19,7 +19,7 @@ from nodes import (
 )
 
 from kuorum import names, sharing
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum.devenv.controlplane import ControlPlane
 from kuorum.ledger import Entry, EntryKind
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ from nodes import (
 )
 
 from kuorum import sharing
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum.devenv.controlplane import ControlPlane
 from kuorum.envelope import NodeKeys
 from kuorum.ledger import Entry, EntryKind, leaf_hash
 

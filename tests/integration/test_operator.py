@@ -30,8 +30,8 @@ from operators import (  # noqa: F401
 )
 
 from kuorum import names
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
 from operators import NODE_FLAGS, OperatorProcess, apply_secret, get_secret
 
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 
 pytestmark = pytest.mark.integration
 ATTEMPTS = 20

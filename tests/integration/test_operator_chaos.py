@@ -25,8 +25,8 @@ from nodes import ShareNodes, public_keys, share_nodes_fixture  # noqa: F401
 from operators import NODE_FLAGS, OperatorProcess, apply_secret
 
 from kuorum import names
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 from kuorum.sealing import Recipient, seal
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kuorum import names
-from kuorum.cluster.controlplane import ControlPlane
+from kuorum.devenv.controlplane import ControlPlane
 from kuorum.operator.leader import LEASE_SECONDS, Elector
 
 pytestmark = pytest.mark.integration

@@ -31,8 +31,8 @@ from operators import (  # noqa: F401
 
 from kuorum import names, sharing
 from kuorum.cli import main
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 from kuorum.envelope import NodeKeys
 
 pytestmark = pytest.mark.integration

@@ -20,11 +20,12 @@ from cryptography import x509
 from kubernetes import client
 
 from kuorum import names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv import install
+from kuorum.devenv import webhook as local
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 from kuorum.kube.raw import raw
-from kuorum.webhook import local, registration, tls
+from kuorum.webhook import registration, tls
 
 pytestmark = pytest.mark.integration
 

@@ -94,4 +94,4 @@ def test_node_publishes_its_stable_dns_name() -> None:
 def test_helm_test_runs_a_real_command() -> None:
     pod = find(render(), "Pod", "kuorum-ledger-auditor")
     args = cli.build_parser().parse_args(pod["spec"]["containers"][0]["args"])
-    assert (args.command, args.func.__module__) == ("ledger", "kuorum.ledger_cli")
+    assert (args.command, args.func.__module__) == ("ledger", "kuorum.cli.ledger")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kuorum.cluster import install
+from kuorum.devenv import install
 
 CLUSTER, NAMESPACE = "cluster", "namespace"
 

@@ -25,7 +25,7 @@ from chartkit import (
 )
 
 from kuorum import names
-from kuorum.cluster import install
+from kuorum.devenv import install
 
 DEFAULT, FULL = "default", "full"
 VALUES = {DEFAULT: (), FULL: (FULL_VALUES,)}

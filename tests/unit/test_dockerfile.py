@@ -171,15 +171,19 @@ def ignored(path: str, patterns: list[str]) -> bool:
     return result
 
 
-def test_dockerignore_keeps_what_is_copied_and_drops_the_rest() -> None:
-    patterns = [
+def dockerignore_patterns() -> list[str]:
+    return [
         line.strip()
         for line in DOCKERIGNORE.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
+
+
+def test_dockerignore_keeps_what_is_copied_and_drops_the_rest() -> None:
+    patterns = dockerignore_patterns()
     for source in builder_sources():
         assert not ignored(source, patterns), f"{source} is copied but .dockerignore drops it"
-    for private in (".git", ".venv", "tests", ".kuorum-dev", "charts", "bench"):
+    for private in (".git", ".venv", "tests", ".kuorum-dev", "charts", "bench", "kuorum/devenv"):
         assert ignored(private, patterns), f"{private} would be sent to the build context"
 
 
@@ -187,6 +191,13 @@ def test_builder_step_makes_a_wheel_with_every_component(tmp_path: Path) -> None
     """What the builder stage does, on exactly the files the Dockerfile copies."""
     context = tmp_path / "context"
     context.mkdir()
+    patterns = dockerignore_patterns()
+
+    def left_out(directory: str, entries: list[str]) -> set[str]:
+        """What the build context would not hold (Docker applies .dockerignore)."""
+        relative = Path(directory).relative_to(REPOSITORY)
+        return {e for e in entries if e == "__pycache__" or ignored(str(relative / e), patterns)}
+
     for source in builder_sources():
         origin = REPOSITORY / source
         if origin.is_dir():
@@ -194,7 +205,7 @@ def test_builder_step_makes_a_wheel_with_every_component(tmp_path: Path) -> None
                 origin,
                 context / source,
                 symlinks=True,
-                ignore=shutil.ignore_patterns("__pycache__"),
+                ignore=left_out,
             )
         else:
             shutil.copy2(origin, context / source)
@@ -212,7 +223,8 @@ def test_builder_step_makes_a_wheel_with_every_component(tmp_path: Path) -> None
         members = set(archive.namelist())
         entry_points = next(n for n in members if n.endswith(".dist-info/entry_points.txt"))
         assert "kuorum = kuorum.cli:main" in archive.read(entry_points).decode()
-    assert "kuorum/cli.py" in members and "kuorum/names.py" in members
+    assert "kuorum/cli/__init__.py" in members and "kuorum/names.py" in members
+    assert not any(m.startswith("kuorum/devenv/") for m in members), "dev environment shipped"
     for component in ("node", "operator", "webhook"):
         for module in (REPOSITORY / component).glob("*.py"):
             assert f"kuorum/{component}/{module.name}" in members, f"{component} not shipped"

@@ -1,4 +1,13 @@
-"""Imports run one way: core <- node, operator, webhook <- CLI (DESIGN.md).
+"""Imports run one way, by folder: core <- kube <- components <- devenv <- CLI.
+
+The layer of a module is where it lives, so a new file is covered without editing this
+test (DESIGN.md, "Repository layout"):
+
+- ``kuorum/`` outside the folders below: the pure core (no Kubernetes I/O);
+- ``kuorum/kube/``: the one Kubernetes access layer the components share;
+- ``node/``, ``operator/``, ``webhook/`` (``kuorum.node`` ...): the components;
+- ``kuorum/devenv/``: the local control plane and dev stack, above the components;
+- ``kuorum/cli/`` and ``kuorum/__main__.py``: the command line, imported by nobody.
 
 import-linter cannot see kuorum.node/operator/webhook (they are namespace packages, so
 a root folder named operator/ never shadows the standard library), so this test reads
@@ -15,38 +24,43 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("node", "operator", "webhook")
-CORE = (
-    "kuorum/_group.py",
-    "kuorum/sharing.py",
-    "kuorum/sealing.py",
-    "kuorum/envelope",
-    "kuorum/ledger",
-    "kuorum/models",
-    "kuorum/models.py",
-    "kuorum/policy.py",
-    "kuorum/names.py",
-    "kuorum/errors.py",
-    "kuorum/receipts.py",
-    "kuorum/files.py",
-    "kuorum/certificates.py",
-)
-KUBERNETES_IO = (
-    "kubernetes",
-    "kopf",
-    "aiohttp",
-    "httpx",
-    "urllib.request",
-    "socket",
-    "kuorum.kube",
-    "kuorum.cluster",
-)
+KUBERNETES_IO = ("kubernetes", "kopf", "aiohttp", "httpx", "urllib.request", "socket")
+ABOVE_COMPONENTS = ("kuorum.devenv", "kuorum.cli", "kuorum.__main__")
 
 
-def python_files(relative: str) -> list[Path]:
-    path = ROOT / relative
-    if path.is_file():
-        return [path]
-    return sorted(path.rglob("*.py")) if path.is_dir() else []
+def layer_of(path: Path) -> str:
+    """The layer a source file belongs to, from its folder alone."""
+    parts = path.relative_to(ROOT).parts
+    if parts[0] in COMPONENTS:
+        return parts[0]
+    if parts[:2] == ("kuorum", "__main__.py") or parts[1] == "cli":
+        return "cli"
+    return {"kube": "kube", "devenv": "devenv"}.get(parts[1], "core")
+
+
+def sources() -> list[Path]:
+    """Every Python file of the distribution (the components reached by their own folders)."""
+    found = [p for p in (ROOT / "kuorum").rglob("*.py") if not _through_a_link(p)]
+    found += [p for component in COMPONENTS for p in (ROOT / component).rglob("*.py")]
+    return sorted(found)
+
+
+def _through_a_link(path: Path) -> bool:
+    return any((ROOT / "kuorum" / c) in path.parents for c in COMPONENTS)
+
+
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "core": (
+        *KUBERNETES_IO,
+        "kuorum.kube",
+        *(f"kuorum.{c}" for c in COMPONENTS),
+        *ABOVE_COMPONENTS,
+    ),
+    "kube": (*(f"kuorum.{c}" for c in COMPONENTS), *ABOVE_COMPONENTS),
+    **{c: (*(f"kuorum.{o}" for o in COMPONENTS if o != c), *ABOVE_COMPONENTS) for c in COMPONENTS},
+    "devenv": ("kuorum.cli", "kuorum.__main__"),
+    "cli": (),
+}
 
 
 def package_of(path: Path) -> str:
@@ -77,25 +91,24 @@ def forbidden_imports(source: str, package: str, forbidden: tuple[str, ...]) -> 
     }
 
 
-def violations(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+def violations(layer: str) -> list[str]:
     return [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in files
-        for name in sorted(forbidden_imports(path.read_text(), package_of(path), forbidden))
+        f"{path.relative_to(ROOT)} ({layer}) imports {name}"
+        for path in sources()
+        if layer_of(path) == layer
+        for name in sorted(forbidden_imports(path.read_text(), package_of(path), FORBIDDEN[layer]))
     ]
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
-def test_components_do_not_import_each_other(component: str) -> None:
-    others = tuple(f"kuorum.{other}" for other in COMPONENTS if other != component)
-    assert violations(python_files(component), others) == []
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_each_layer_imports_only_what_lies_below_it(layer: str) -> None:
+    assert any(layer_of(p) == layer for p in sources()), f"no module in layer {layer}"
+    assert violations(layer) == []
 
 
-def test_the_core_has_no_kubernetes_io_and_knows_no_component() -> None:
-    files = [f for relative in CORE for f in python_files(relative)]
-    assert files, "the core modules moved: update CORE"
-    forbidden = KUBERNETES_IO + tuple(f"kuorum.{c}" for c in COMPONENTS)
-    assert violations(files, forbidden) == []
+def test_every_source_file_has_a_layer() -> None:
+    layers = {layer_of(p) for p in sources()}
+    assert layers == set(FORBIDDEN)
 
 
 def test_the_checker_sees_absolute_and_relative_forbidden_imports() -> None:
@@ -103,3 +116,10 @@ def test_the_checker_sees_absolute_and_relative_forbidden_imports() -> None:
     found = forbidden_imports(source, "kuorum.node", ("kuorum.operator", "kuorum.webhook"))
     assert {"kuorum.operator", "kuorum.webhook"} <= found
     assert not any(name.startswith("json") for name in found)
+
+
+def test_a_file_is_placed_by_its_folder() -> None:
+    assert layer_of(ROOT / "kuorum" / "brand_new.py") == "core"
+    assert layer_of(ROOT / "kuorum" / "devenv" / "kubelet.py") == "devenv"
+    assert layer_of(ROOT / "kuorum" / "cli" / "nodes.py") == "cli"
+    assert layer_of(ROOT / "operator" / "plan.py") == "operator"

@@ -8,8 +8,8 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from kuorum.cli.ledger import Evidence, audit, origin
 from kuorum.ledger import Cosigner, Entry, EntryKind, SignedNote
-from kuorum.ledger_cli import Evidence, audit, origin
 from kuorum.node.log import NodeLog
 
 

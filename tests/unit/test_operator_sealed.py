@@ -20,8 +20,8 @@ from kuorum.models import (
     SecretStatus,
     Source,
 )
-from kuorum.operator.nodes import NodeView
 from kuorum.operator.reconcile import Retry, _forward
+from kuorum.placement import NodeView
 from kuorum.sealing import Recipient, seal
 
 KEYS = {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(3)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kuorum.status_cli import render
+from kuorum.cli.status import render
 
 SECRET = {
     "metadata": {"namespace": "shop", "name": "db"},

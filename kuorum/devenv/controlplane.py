@@ -21,9 +21,9 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from kuorum.cluster import pki as pki_module
-from kuorum.cluster.binaries import Assets, ensure_assets
-from kuorum.cluster.processes import Supervisor, wait_until
+from kuorum.devenv import pki as pki_module
+from kuorum.devenv.binaries import Assets, ensure_assets
+from kuorum.devenv.processes import Supervisor, wait_until
 from kuorum.errors import UserError
 from kuorum.kube.client import api_client
 

@@ -1,6 +1,7 @@
 """Which share nodes can be used, and which n of them get a new version.
 
-Pure: works on ShareNode objects as the apiserver returns them. A node is usable when
+Pure, shared by the operator (where to deal) and `kuorum seal` (whom to seal to): works
+on ShareNode objects as the apiserver returns them. A node is usable when
 its Ready condition is True and its heartbeat is fresh (a killed node stops beating
 long before anyone flips its condition). Selection keeps the nodes already chosen
 when they are still usable, then adds nodes from the zones used least, so a version
@@ -27,7 +28,7 @@ HEARTBEAT_GRACE = timedelta(seconds=45)
 
 @dataclass(frozen=True)
 class NodeView:
-    """What the operator needs to know of one ShareNode."""
+    """What the operator and `kuorum seal` need to know of one ShareNode."""
 
     name: str
     zone: str

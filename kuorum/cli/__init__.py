@@ -16,12 +16,12 @@ from kuorum import __version__
 from kuorum.errors import UserError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "kuorum.dev",
+    "kuorum.cli.dev",
     "kuorum.node.command",
     "kuorum.operator.command",
-    "kuorum.seal_cli",
-    "kuorum.status_cli",
-    "kuorum.ledger_cli",
+    "kuorum.cli.seal",
+    "kuorum.cli.status",
+    "kuorum.cli.ledger",
     "kuorum.webhook.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""

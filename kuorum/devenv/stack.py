@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kuorum import names
-from kuorum.cluster import install
-from kuorum.cluster.controlplane import ControlPlane
-from kuorum.cluster.processes import free_port, wait_until
+from kuorum.devenv import install
+from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import free_port, wait_until
 from kuorum.errors import UserError
 from kuorum.kube.pinned import pinned_context
 
@@ -159,7 +159,7 @@ def _wait_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
 
 def start_webhook(plane: ControlPlane) -> str:
     """Start the webhook and register it by URL and caBundle; return its URL."""
-    from kuorum.webhook import local
+    from kuorum.devenv import webhook as local
 
     install.grant_component(plane.api_client(), "webhook")
     kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.WEBHOOK_ACCOUNT)

@@ -9,8 +9,12 @@ stops everything ``up`` started. ``stop-node`` / ``start-node`` are for fault dr
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from kuorum.errors import UserError
 
 DEFAULT_STATE_DIR = Path(".kuorum-dev")
 DEFAULT_NODES = 5
@@ -46,13 +50,35 @@ def register(subparsers: Any) -> None:
     start.set_defaults(func=run_start_node)
 
 
+Command = Callable[[argparse.Namespace], int]
+
+
+def needs_devenv(command: Command) -> Command:
+    """Say plainly that the dev environment is absent (the image ships without it)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith("kuorum.devenv"):
+                raise
+            raise UserError(
+                "kuorum dev: the local dev environment is not installed here (the image "
+                "leaves it out); run it from a source checkout: make demo"
+            ) from None
+
+    return run
+
+
+@needs_devenv
 def run_up(args: argparse.Namespace) -> int:
     """Start the control plane and the components, print how to use them."""
-    from kuorum import devstack, names
-    from kuorum.cluster import install
-    from kuorum.cluster.binaries import ensure_assets
-    from kuorum.cluster.controlplane import ControlPlane
-    from kuorum.errors import UserError
+    from kuorum import names
+    from kuorum.devenv import install
+    from kuorum.devenv import stack as devstack
+    from kuorum.devenv.binaries import ensure_assets
+    from kuorum.devenv.controlplane import ControlPlane
 
     if args.nodes < 1:
         raise UserError(f"--nodes {args.nodes}: run at least one share node")
@@ -85,29 +111,32 @@ def run_up(args: argparse.Namespace) -> int:
     return 0
 
 
+@needs_devenv
 def run_down(args: argparse.Namespace) -> int:
     """Stop every process of the state directory."""
-    from kuorum.cluster.controlplane import ControlPlane
+    from kuorum.devenv.controlplane import ControlPlane
 
     stopped = ControlPlane(args.state_dir).stop()
     print("kuorum: stopped " + (", ".join(stopped) if stopped else "nothing (none was running)"))
     return 0
 
 
+@needs_devenv
 def run_stop_node(args: argparse.Namespace) -> int:
     """Kill one share node, as a crash would."""
-    from kuorum import devstack
-    from kuorum.cluster.controlplane import ControlPlane
+    from kuorum.devenv import stack as devstack
+    from kuorum.devenv.controlplane import ControlPlane
 
     stopped = devstack.stop_node(ControlPlane(args.state_dir), args.name)
     print(f"kuorum: {'killed' if stopped else 'was not running:'} {args.name}")
     return 0
 
 
+@needs_devenv
 def run_start_node(args: argparse.Namespace) -> int:
     """Start a share node again, on its old port and data directory."""
-    from kuorum import devstack
-    from kuorum.cluster.controlplane import ControlPlane
+    from kuorum.devenv import stack as devstack
+    from kuorum.devenv.controlplane import ControlPlane
 
     devstack.start_node(ControlPlane(args.state_dir), args.name)
     print(f"kuorum: started {args.name}")

@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 
 from kuorum import models, names
-from kuorum.cluster.processes import wait_until
+from kuorum.devenv.processes import wait_until
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 RBAC_DIRECTORY = REPOSITORY / "charts" / "kuorum" / "files" / "rbac"

@@ -35,7 +35,7 @@ from kuorum.models import (
 )
 
 if TYPE_CHECKING:
-    from kuorum.operator.nodes import NodeView
+    from kuorum.placement import NodeView
 
 
 def register(subparsers: Any) -> None:
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     """Seal and print the manifest; exit 2 with the reason when that cannot be done."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from kuorum.operator.nodes import select
+    from kuorum.placement import select
     from kuorum.sealing import Recipient, seal
 
     _check_name(args.name, "--name")
@@ -269,7 +269,7 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
 
 
 def _views(objects: Sequence[Mapping[str, Any]], now: datetime, where: object) -> list[NodeView]:
-    from kuorum.operator.nodes import view
+    from kuorum.placement import view
 
     views = []
     for obj in objects:

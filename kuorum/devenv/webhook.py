@@ -25,7 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from kuorum import names
-from kuorum.cluster.processes import Supervisor, free_port, wait_until
+from kuorum.devenv.processes import Supervisor, free_port, wait_until
 from kuorum.kube.raw import raw
 from kuorum.webhook import registration, tls
 from kuorum.webhook.registration import MUTATE_PATH

@@ -8,7 +8,7 @@ binaries are built once from the Go module proxy, each project from its own smal
 module (so version selection never mixes their dependencies), into a cache outside the
 repository that every later run reuses.
 
-    python -m kuorum.cluster.binaries      # build (or find) them and print the directory
+    python -m kuorum.devenv.binaries      # build (or find) them and print the directory
 """
 
 from __future__ import annotations
