@@ -44,7 +44,6 @@ __all__ = [
     "Share",
     "SharingError",
     "combine",
-    "commitments_digest",
     "new_data_key",
     "reconstruct",
     "split",
@@ -181,11 +180,6 @@ class Commitments:
     def digest(self) -> str:
         """Hex SHA-256 of the encoding: what the operator pins in the resource status."""
         return hashlib.sha256(self.to_bytes()).hexdigest()
-
-
-def commitments_digest(commitments: Commitments) -> str:
-    """Hex SHA-256 of the commitments' encoding (see :meth:`Commitments.digest`)."""
-    return commitments.digest()
 
 
 @dataclass(frozen=True, repr=False)

@@ -127,7 +127,7 @@ def _check(
     """The share if every check passes, else None (the node is to blame)."""
     try:
         commitments = sharing.Commitments.from_bytes(released.commitments)
-        if sharing.commitments_digest(commitments) != commitments_digest:
+        if commitments.digest() != commitments_digest:
             return None
         share = open_share(
             SealedShare.from_bytes(released.sealed_share),

@@ -77,7 +77,7 @@ def forward_sealed(sealed: Sealed, *, threshold: int) -> Dealt:
         for share in sealed.shares
     }
     indexes = {share.node: share.index for share in sealed.shares}
-    return Dealt(sealed.version, bodies, indexes, sharing.commitments_digest(commitments))
+    return Dealt(sealed.version, bodies, indexes, commitments.digest())
 
 
 def _b64(data: bytes) -> str:

@@ -246,7 +246,7 @@ async def _deal(
         data,
         namespace=secret.namespace,
         name=secret.name,
-        version=max(status.version or 0, status.pending_version or 0) + 1,
+        version=status.next_version,
         threshold=spec.threshold,
         nodes=chosen,
         dealer=op.dealer,
@@ -304,7 +304,7 @@ def _sealed_changed(sealed: Sealed, status: SecretStatus) -> bool:
     """Whether the sealed source is not the committed version (a new version to store)."""
     if sealed.version != status.version:
         return True
-    digest = sharing.commitments_digest(sharing.Commitments.from_bytes(sealed.commitments))
+    digest = sharing.Commitments.from_bytes(sealed.commitments).digest()
     return digest != status.commitments_digest
 
 

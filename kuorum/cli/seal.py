@@ -32,6 +32,7 @@ from kuorum.models import (
     DNS_SUBDOMAIN_PATTERN,
     KEY_NAME_PATTERN,
     LabelSelector,
+    SecretStatus,
 )
 
 if TYPE_CHECKING:
@@ -263,8 +264,7 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
                 f"cannot read DecentralizedSecret {args.namespace}/{args.name} to choose "
                 f"the next version ({error.status} {error.reason}); give --version"
             ) from None
-        status = existing.get("status") or {}
-        version = max(int(status.get("version") or 0), int(status.get("pendingVersion") or 0)) + 1
+        version = SecretStatus.from_dict(existing.get("status") or {}).next_version
     return _views(objects, now, "the cluster"), version
 
 

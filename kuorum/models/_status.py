@@ -197,6 +197,15 @@ class SecretStatus:
     bad_shares: tuple[BadShare, ...] | None = None
     ledger: LedgerSummary | None = None
 
+    @property
+    def next_version(self) -> int:
+        """The number a new dealing takes: above every committed and attempted one.
+
+        An attempt that did not reach every node is never revived, so its number is
+        never dealt again (a crash cannot mix shares of two dealings).
+        """
+        return max(self.version or 0, self.pending_version or 0) + 1
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SecretStatus:
         """Read a DecentralizedSecret's ``status`` (absent fields stay None)."""

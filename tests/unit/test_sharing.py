@@ -227,7 +227,7 @@ def test_encodings_round_trip_with_their_version_bytes() -> None:
     c = dealing.commitments.to_bytes()
     assert (len(c), c[0], c[1], c[2]) == (3 + 3 * 32, sharing.COMMITMENTS_VERSION, 3, 5)
     assert Commitments.from_bytes(c) == dealing.commitments
-    digest = sharing.commitments_digest(dealing.commitments)
+    digest = dealing.commitments.digest()
     assert len(digest) == 64
     assert int(digest, 16) >= 0
 
