@@ -7,7 +7,6 @@ ledger before it is answered. Error bodies are ``{"error": "..."}``.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -16,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kuorum import b64, nodeapi
 from kuorum.node import requests
 from kuorum.node.auth import Caller, Refused, TokenAuthenticator
 from kuorum.node.custody import Custody
-from kuorum.node.errors import BadRequest, Forbidden, NodeError, Unauthenticated
+from kuorum.node.errors import ApiError, BadRequest, Forbidden, Unauthenticated
 from kuorum.node.metrics import NodeMetrics, RefusalReason
 from kuorum.node.storage import Storage
 from kuorum.node.witness import WitnessServer
@@ -38,11 +38,6 @@ METRICS = web.AppKey("metrics", NodeMetrics)
 READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready")
 
 
-def b64(data: bytes) -> str:
-    """Standard base64, as every binary field of the API."""
-    return base64.b64encode(data).decode()
-
-
 def error_response(status: int, reason: str) -> web.Response:
     """The one error shape of the API."""
     return web.json_response({"error": reason}, status=status)
@@ -57,8 +52,10 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     template = route.canonical if route is not None else "unmatched"
     try:
         response = await handler(request)
-    except NodeError as error:
+    except ApiError as error:
         response = error_response(error.status, str(error))
+    except nodeapi.WireError as error:
+        response = error_response(BadRequest.status, str(error))
     except web.HTTPException as error:
         response = error_response(error.status, error.reason)
     metrics.requests.labels(template, request.method, str(response.status)).inc()
@@ -113,18 +110,18 @@ async def put_share(request: web.Request) -> web.StreamResponse:
     info = request.match_info
     slot = requests.slot(info["namespace"], info["name"], info["version"])
     caller = await _operator(request, "store", slot.namespace, slot.name, slot)
-    body = requests.store_request(await _json(request))
+    body = nodeapi.StoreRequest.from_json(await _json(request))
     custody = request.app[CUSTODY]
     try:
         answer = await custody.store(slot, body, actor=caller.username)
-    except NodeError as error:
+    except ApiError as error:
         if error.status == 409:
             request.app[METRICS].refusals.labels(RefusalReason.CONFLICT.value).inc()
         elif error.status == 400:
             request.app[METRICS].refusals.labels(RefusalReason.INVALID_SHARE.value).inc()
         raise
     _update_gauges(request.app)
-    return web.json_response(answer)
+    return web.json_response(answer.to_json())
 
 
 async def list_shares(request: web.Request) -> web.StreamResponse:
@@ -133,17 +130,17 @@ async def list_shares(request: web.Request) -> web.StreamResponse:
     )
     await _operator(request, "list", namespace, name)
     held = await request.app[CUSTODY].held(namespace, name)
-    return web.json_response(held)
+    return web.json_response(nodeapi.held_to_json(held))
 
 
 async def release_share(request: web.Request) -> web.StreamResponse:
     info = request.match_info
     slot = requests.slot(info["namespace"], info["name"], info["version"])
     caller = await _operator(request, "release", slot.namespace, slot.name, slot)
-    body = requests.release_request(await _json(request))
+    body = nodeapi.ReleaseRequest.from_json(await _json(request))
     answer = await request.app[CUSTODY].release(slot, body, actor=caller.username)
     _update_gauges(request.app)
-    return web.json_response(answer)
+    return web.json_response(answer.to_json())
 
 
 async def destroy_shares(request: web.Request) -> web.StreamResponse:
@@ -155,7 +152,7 @@ async def destroy_shares(request: web.Request) -> web.StreamResponse:
         namespace, name, slot.version if slot else None, actor=caller.username
     )
     _update_gauges(request.app)
-    return web.json_response({"destroyed": destroyed})
+    return web.json_response(nodeapi.Destroyed(tuple(destroyed)).to_json())
 
 
 def _update_gauges(app: web.Application) -> None:
@@ -176,21 +173,23 @@ async def entries(request: web.Request) -> web.StreamResponse:
     start = requests.int_query(request.query, "start")
     end = requests.int_query(request.query, "end")
     bodies = await request.app[CUSTODY].entries(start, end)
-    return web.json_response({"start": start, "entries": [b64(body) for body in bodies]})
+    return web.json_response({"start": start, "entries": [b64.encode(body) for body in bodies]})
 
 
 async def inclusion(request: web.Request) -> web.StreamResponse:
     index = requests.int_query(request.query, "index")
     size = requests.int_query(request.query, "size", minimum=1)
     proof = request.app[CUSTODY].inclusion_proof(index, size)
-    return web.json_response({"index": index, "size": size, "proof": [b64(p) for p in proof]})
+    return web.json_response(
+        {"index": index, "size": size, "proof": [b64.encode(p) for p in proof]}
+    )
 
 
 async def consistency(request: web.Request) -> web.StreamResponse:
     old = requests.int_query(request.query, "old")
     new = requests.int_query(request.query, "new")
     proof = request.app[CUSTODY].consistency_proof(old, new)
-    return web.json_response({"old": old, "new": new, "proof": [b64(p) for p in proof]})
+    return web.json_response({"old": old, "new": new, "proof": [b64.encode(p) for p in proof]})
 
 
 async def witnessed(request: web.Request) -> web.StreamResponse:
@@ -202,7 +201,7 @@ async def witnessed(request: web.Request) -> web.StreamResponse:
                 "origin": state.origin,
                 "signingKey": state.verifier_key,
                 "size": state.size,
-                "rootHash": b64(state.root),
+                "rootHash": b64.encode(state.root),
                 "checkpoint": state.note,
             }
             for state in states

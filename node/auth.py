@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kuorum.errors import KuorumError
 from kuorum.kube.tokenreview import Review
 from kuorum.names import NODE_TOKEN_AUDIENCE
 
@@ -32,7 +33,7 @@ Reviewer = Callable[[str], Review]
 """Blocking TokenReview call for the node audience (run in a thread)."""
 
 
-class Refused(Exception):
+class Refused(KuorumError):
     """A request the node will not serve: 401 (who are you?) or 403 (not you)."""
 
     def __init__(self, status: int, reason: str, *, actor: str | None = None) -> None:

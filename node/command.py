@@ -98,9 +98,9 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
     from urllib.parse import urlsplit
 
     from kuorum.errors import UserError
-    from kuorum.node.requests import NAME
+    from kuorum.models import is_dns_subdomain
 
-    if not NAME.match(args.name) or len(args.name) > 253:
+    if not is_dns_subdomain(args.name):
         raise UserError(
             f"--name {args.name!r} is not a valid ShareNode name: use lowercase letters, "
             "digits, '-' and '.', e.g. the pod name"

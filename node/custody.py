@@ -14,7 +14,6 @@ Order of effects, the promises of the API:
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -38,8 +37,9 @@ from kuorum.ledger.entries import MAX_REASON, Entry, EntryKind
 from kuorum.node.errors import BadRequest, Conflict, InvalidShare, NotFound
 from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog, entry
-from kuorum.node.requests import ReleaseRequest, Slot, StoreRequest
+from kuorum.node.requests import Slot
 from kuorum.node.storage import Storage, StoredShare
+from kuorum.nodeapi import HeldVersion, Released, ReleaseRequest, SignedReceipt, StoreRequest
 from kuorum.receipts import Receipt
 
 T = TypeVar("T")
@@ -132,7 +132,7 @@ class Custody:
 
     # -- store -------------------------------------------------------------------------
 
-    async def store(self, slot: Slot, body: StoreRequest, *, actor: str) -> dict[str, Any]:
+    async def store(self, slot: Slot, body: StoreRequest, *, actor: str) -> SignedReceipt:
         """Verify and keep a share; the same request again returns the same receipt."""
         digest = request_digest(body)
         held = await self._write(self._storage.share, slot.namespace, slot.name, slot.version)
@@ -147,7 +147,7 @@ class Custody:
 
     async def _existing(
         self, slot: Slot, held: StoredShare, digest: bytes, actor: str
-    ) -> dict[str, Any]:
+    ) -> SignedReceipt:
         if held.digest == digest:
             return _receipt_answer(held.receipt, held.signature)
         reason = (
@@ -198,7 +198,7 @@ class Custody:
 
     def _store_locked(
         self, slot: Slot, body: StoreRequest, digest: bytes, actor: str, sender: bytes
-    ) -> dict[str, Any]:
+    ) -> SignedReceipt:
         held = self._storage.share(slot.namespace, slot.name, slot.version)
         if held is not None:  # a concurrent identical request got here first
             if held.digest == digest:
@@ -245,21 +245,17 @@ class Custody:
 
     # -- list --------------------------------------------------------------------------
 
-    async def held(self, namespace: str, name: str) -> list[dict[str, Any]]:
+    async def held(self, namespace: str, name: str) -> list[HeldVersion]:
         """Versions held for one secret, with their receipts; no share material."""
         shares = await self._write(self._storage.shares, namespace, name)
         return [
-            {
-                "version": held.version,
-                "index": held.index,
-                **_receipt_answer(held.receipt, held.signature),
-            }
+            HeldVersion(held.version, held.index, _receipt_answer(held.receipt, held.signature))
             for held in shares
         ]
 
     # -- release -----------------------------------------------------------------------
 
-    async def release(self, slot: Slot, body: ReleaseRequest, *, actor: str) -> dict[str, Any]:
+    async def release(self, slot: Slot, body: ReleaseRequest, *, actor: str) -> Released:
         """Ledger first, then the share re-sealed to the caller's ephemeral key."""
         try:
             recipient = EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
@@ -270,13 +266,7 @@ class Custody:
             ) from None
         held = await self._write(self._release_locked, slot, body, recipient, actor)
         sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
-        return {
-            "index": held.index,
-            "threshold": held.threshold,
-            "sealedShare": _b64(sealed),
-            "commitments": _b64(held.commitments),
-            "payload": _b64(held.payload),
-        }
+        return Released(held.index, held.threshold, sealed, held.commitments, held.payload)
 
     def _release_locked(
         self, slot: Slot, body: ReleaseRequest, recipient: EncryptionPublicKey, actor: str
@@ -423,9 +413,5 @@ def _slot_fields(slot: Slot) -> dict[str, Any]:
     return {"namespace": slot.namespace, "name": slot.name, "version": slot.version}
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _receipt_answer(receipt: bytes, signature: bytes) -> dict[str, Any]:
-    return {"receipt": json.loads(receipt), "signature": _b64(signature)}
+def _receipt_answer(receipt: bytes, signature: bytes) -> SignedReceipt:
+    return SignedReceipt(json.loads(receipt), signature)

@@ -1,7 +1,7 @@
 """Errors a share node answers with; each carries its HTTP status.
 
     KuorumError
-     └─ NodeError          status 500 unless a subclass says otherwise
+     └─ ApiError           status 500 unless a subclass says otherwise (what a node answers)
          ├─ BadRequest     400: the request is malformed (names the field and the fix)
          ├─ InvalidShare   400: the share does not open or does not match its commitments
          ├─ Unauthenticated 401: no, invalid, expired or wrong-audience token
@@ -18,35 +18,35 @@ from __future__ import annotations
 from kuorum.errors import KuorumError
 
 
-class NodeError(KuorumError):
+class ApiError(KuorumError):
     """Base of the node's answered errors."""
 
     status = 500
 
 
-class BadRequest(NodeError):
+class BadRequest(ApiError):
     status = 400
 
 
-class InvalidShare(NodeError):
+class InvalidShare(ApiError):
     status = 400
 
 
-class Unauthenticated(NodeError):
+class Unauthenticated(ApiError):
     status = 401
 
 
-class Forbidden(NodeError):
+class Forbidden(ApiError):
     status = 403
 
 
-class NotFound(NodeError):
+class NotFound(ApiError):
     status = 404
 
 
-class Conflict(NodeError):
+class Conflict(ApiError):
     status = 409
 
 
-class Unavailable(NodeError):
+class Unavailable(ApiError):
     status = 503

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from kuorum import names
 
-DEFAULT_OPERATOR_IDENTITY = (
-    f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
-)
+DEFAULT_OPERATOR_IDENTITY = names.OPERATOR_USER
+"""The operator identity a node accepts unless told otherwise (the chart's defaults)."""
 
 
 @dataclass(frozen=True)
@@ -40,4 +39,4 @@ class NodeSettings:
     @property
     def origin(self) -> str:
         """The C2SP origin line of this node's ledger checkpoints."""
-        return f"{names.GROUP}/node/{self.name}"
+        return names.ledger_origin(self.name)

@@ -47,11 +47,6 @@ EVIDENCE_STATUSES = (403, 422)
 """Refusals that may be evidence of a forked or forged log: they go on the ledger."""
 
 
-def origin_of(node_name: str) -> str:
-    """The ledger origin (and note key name) of the node ``node_name``."""
-    return f"{names.GROUP}/node/{node_name}"
-
-
 def _public_key(encoded: str) -> ed25519.Ed25519PublicKey:
     return ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded))
 
@@ -68,7 +63,7 @@ class Peer:
 
     @property
     def origin(self) -> str:
-        return origin_of(self.name)
+        return names.ledger_origin(self.name)
 
 
 def peers_from(items: list[dict[str, Any]], own_name: str) -> list[Peer]:

@@ -24,7 +24,8 @@ from kuorum.envelope import (
     decrypt_payload,
     open_share,
 )
-from kuorum.operator.nodeclient import NodeClient, NodeError, Released
+from kuorum.nodeapi import Released
+from kuorum.operator.nodeclient import NodeClient, NodeError
 
 RELEASE_REASON = "materialize the target Secret"
 

@@ -8,16 +8,15 @@ call; a ``sealed`` source arrives already sealed and is forwarded unopened. Both
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import sharing
 from kuorum.models import Generate, Sealed
+from kuorum.nodeapi import StoreRequest
 from kuorum.placement import NodeView
 from kuorum.sealing import Recipient, seal
 
@@ -27,7 +26,7 @@ class Dealt:
     """One version ready to send: a store body per node, and the commitments' digest."""
 
     version: int
-    bodies: Mapping[str, dict[str, Any]] = field(repr=False)
+    bodies: Mapping[str, StoreRequest] = field(repr=False)
     indexes: Mapping[str, int]
     commitments_digest: str
 
@@ -67,18 +66,14 @@ def forward_sealed(sealed: Sealed, *, threshold: int) -> Dealt:
     """Store bodies for sealed shares: the operator forwards what it cannot open."""
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     bodies = {
-        share.node: {
-            "index": share.index,
-            "threshold": threshold,
-            "sealedShare": _b64(share.sealed_share),
-            "commitments": _b64(sealed.commitments),
-            "payload": _b64(sealed.payload),
-        }
+        share.node: StoreRequest(
+            index=share.index,
+            threshold=threshold,
+            sealed_share=share.sealed_share,
+            commitments=sealed.commitments,
+            payload=sealed.payload,
+        )
         for share in sealed.shares
     }
     indexes = {share.node: share.index for share in sealed.shares}
     return Dealt(sealed.version, bodies, indexes, commitments.digest())
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

@@ -7,35 +7,35 @@ Errors say which node and what happened; they never carry share material.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
+from kuorum.errors import KuorumError
 from kuorum.kube.pinned import pinned_context
+from kuorum.nodeapi import (
+    Destroyed,
+    HeldVersion,
+    Released,
+    ReleaseRequest,
+    SignedReceipt,
+    StoreRequest,
+    WireError,
+    held_from_json,
+)
 
 TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+T = TypeVar("T")
 
 
-class NodeError(Exception):
+class NodeError(KuorumError):
     """A node could not be reached or refused a call; ``kind`` labels the metric."""
 
     def __init__(self, node: str, kind: str, message: str) -> None:
         super().__init__(f"share node {node}: {message}")
         self.node = node
         self.kind = kind
-
-
-@dataclass(frozen=True)
-class Released:
-    """What a node released: the share sealed to our ephemeral key, and its context."""
-
-    index: int
-    sealed_share: bytes
-    commitments: bytes
-    payload: bytes
 
 
 class NodeClient:
@@ -57,41 +57,38 @@ class NodeClient:
         self._token = token
 
     async def store(
-        self, namespace: str, secret: str, version: int, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Store one sealed share; return the node's signed receipt answer."""
+        self, namespace: str, secret: str, version: int, body: StoreRequest
+    ) -> SignedReceipt:
+        """Store one sealed share; return the node's signed receipt."""
         path = f"/v1/shares/{namespace}/{secret}/{version}"
-        answer: dict[str, Any] = await self._call("PUT", path, body)
-        return answer
+        return self._parse(SignedReceipt.from_json, await self._call("PUT", path, body.to_json()))
 
-    async def held(self, namespace: str, secret: str) -> list[dict[str, Any]]:
+    async def held(self, namespace: str, secret: str) -> list[HeldVersion]:
         """Versions of the secret this node holds (no share material)."""
-        answer: list[dict[str, Any]] = await self._call("GET", f"/v1/shares/{namespace}/{secret}")
-        return answer
+        answer = await self._call("GET", f"/v1/shares/{namespace}/{secret}")
+        return self._parse(held_from_json, answer)
 
     async def release(
         self, namespace: str, secret: str, version: int, *, key: bytes, kem: str, reason: str
     ) -> Released:
         """Ask for the share of ``version``, sealed to our ephemeral public ``key``."""
-        body = {"recipientKey": _b64(key), "kem": kem, "reason": reason}
+        body = ReleaseRequest(recipient_key=key, kem=kem, reason=reason).to_json()
         answer = await self._call(
             "POST", f"/v1/shares/{namespace}/{secret}/{version}/release", body
         )
-        try:
-            return Released(
-                index=int(answer["index"]),
-                sealed_share=base64.b64decode(answer["sealedShare"]),
-                commitments=base64.b64decode(answer["commitments"]),
-                payload=base64.b64decode(answer["payload"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise NodeError(self.name, "malformed", f"malformed release answer ({error})") from None
+        return self._parse(Released.from_json, answer)
 
     async def destroy(self, namespace: str, secret: str, version: int | None = None) -> list[int]:
         """Erase the shares of one version, or of every version when ``version`` is None."""
         path = f"/v1/shares/{namespace}/{secret}" + (f"/{version}" if version else "")
-        answer = await self._call("DELETE", path)
-        return [int(v) for v in answer.get("destroyed", [])]
+        return list(self._parse(Destroyed.from_json, await self._call("DELETE", path)).versions)
+
+    def _parse(self, parse: Callable[[object], T], answer: object) -> T:
+        """An answer in the API's shape, or a NodeError blaming this node."""
+        try:
+            return parse(answer)
+        except WireError as error:
+            raise NodeError(self.name, "malformed", f"malformed answer ({error})") from None
 
     async def _call(self, method: str, path: str, body: object = None) -> Any:
         headers = {"Authorization": f"Bearer {await self._token()}"}
@@ -118,7 +115,3 @@ class NodeClient:
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as error:
             kind = "timeout" if isinstance(error, TimeoutError) else "unreachable"
             raise NodeError(self.name, kind, f"{method} {path}: {type(error).__name__}") from None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

@@ -1,4 +1,5 @@
-"""Request parsing of the node API: errors name the field, never echo share material."""
+"""Request parsing of the node API (paths here, bodies in the core's wire format): errors
+name the field, never echo share material."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import base64
 import pytest
 
 from kuorum.node.errors import BadRequest
-from kuorum.node.requests import release_request, slot, store_request
+from kuorum.node.requests import slot
+from kuorum.nodeapi import ReleaseRequest, StoreRequest, WireError
+
+store_request = StoreRequest.from_json
+release_request = ReleaseRequest.from_json
 
 GOOD = {
     "index": 1,
@@ -42,13 +47,13 @@ def test_store_body_round_trips() -> None:
     ids=["index-string", "index-bool", "threshold-missing", "share-not-base64", "payload-int"],
 )
 def test_bad_store_fields_are_named(change: dict[str, object], field: str) -> None:
-    with pytest.raises(BadRequest, match=field):
+    with pytest.raises(WireError, match=field):
         store_request({**GOOD, **change})
 
 
 def test_secret_material_is_not_echoed() -> None:
     secret = "c2VjcmV0LXNoYXJl!"
-    with pytest.raises(BadRequest) as error:
+    with pytest.raises(WireError) as error:
         store_request({**GOOD, "sealedShare": secret})
     assert secret not in str(error.value)
 
@@ -75,5 +80,34 @@ def test_release_reason_is_required_and_bounded() -> None:
         == "materialize"
     )
     for reason in ("", "x" * 300, "line\nbreak"):
-        with pytest.raises(BadRequest, match="reason"):
+        with pytest.raises(WireError, match="reason"):
             release_request({"recipientKey": key, "kem": "X25519", "reason": reason})
+
+
+def test_every_body_round_trips_through_its_json() -> None:
+    from kuorum.nodeapi import Destroyed, HeldVersion, Released, SignedReceipt, held_from_json
+
+    receipt = SignedReceipt({"node": "n1", "version": 3}, b"sig")
+    bodies = [
+        StoreRequest(1, 2, b"s", b"c", b"p"),
+        ReleaseRequest(b"k" * 32, "X25519", "materialize"),
+        receipt,
+        HeldVersion(3, 1, receipt),
+        Released(1, 2, b"s", b"c", b"p"),
+        Destroyed((1, 2)),
+    ]
+    for body in bodies:
+        assert type(body).from_json(body.to_json()) == body
+    assert held_from_json([HeldVersion(3, 1, receipt).to_json()]) == [HeldVersion(3, 1, receipt)]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [[], {"destroyed": ["1"]}, {"destroyed": [True]}, {"destroyed": "1"}],
+    ids=["not-an-object", "string-version", "bool-version", "not-a-list"],
+)
+def test_a_malformed_destroy_answer_is_refused(answer: object) -> None:
+    from kuorum.nodeapi import Destroyed
+
+    with pytest.raises(WireError):
+        Destroyed.from_json(answer)
