@@ -42,7 +42,7 @@ from kuorum.envelope import EncryptionPrivateKey, NodePublicKeys, ShareContext, 
 from kuorum.kube.pinned import pinned_context
 
 NAMESPACE = names.SYSTEM_NAMESPACE
-OPERATOR = f"system:serviceaccount:{NAMESPACE}:{names.OPERATOR_ACCOUNT}"
+OPERATOR = names.service_account_user(NAMESPACE, names.OPERATOR_ACCOUNT)
 
 
 class Connection:
@@ -311,7 +311,7 @@ def grant_secret_access(plane: ControlPlane) -> str:
     authorization = client.AuthorizationV1Api(plane.api_client())
     review = {
         "spec": {
-            "user": f"system:serviceaccount:{NAMESPACE}:bench-peer",
+            "user": names.service_account_user(NAMESPACE, "bench-peer"),
             "resourceAttributes": {"namespace": NAMESPACE, "verb": "create", "resource": "secrets"},
         }
     }

@@ -83,29 +83,10 @@ def scalar_add(x: bytes, y: bytes) -> bytes:
     return out
 
 
-def scalar_sub(x: bytes, y: bytes) -> bytes:
-    _check(x, SCALAR_BYTES, "scalar")
-    _check(y, SCALAR_BYTES, "scalar")
-    out: bytes = pysodium.crypto_core_ristretto255_scalar_sub(x, y)
-    return out
-
-
 def scalar_mul(x: bytes, y: bytes) -> bytes:
     _check(x, SCALAR_BYTES, "scalar")
     _check(y, SCALAR_BYTES, "scalar")
     out: bytes = pysodium.crypto_core_ristretto255_scalar_mul(x, y)
-    return out
-
-
-def scalar_invert(x: bytes) -> bytes:
-    """The multiplicative inverse of a nonzero scalar."""
-    _check(x, SCALAR_BYTES, "scalar")
-    if _is_zero(x):
-        raise ValueError("zero has no inverse")
-    try:
-        out: bytes = pysodium.crypto_core_ristretto255_scalar_invert(x)
-    except ValueError as error:
-        raise GroupError("scalar inversion failed") from error
     return out
 
 

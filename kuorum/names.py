@@ -24,6 +24,27 @@ WEBHOOK_ACCOUNT: Final = "kuorum-webhook"
 NODE_TOKEN_AUDIENCE: Final = "kuorum.io/node"
 """Audience of the service-account tokens the operator presents to share nodes."""
 
+SERVICE_ACCOUNT_PREFIX: Final = "system:serviceaccount:"
+"""How the apiserver names a ServiceAccount in a TokenReview: prefix, namespace, ':', name."""
+
+
+def service_account_user(namespace: str, account: str) -> str:
+    """The username the apiserver gives the ServiceAccount ``namespace/account``."""
+    return f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{account}"
+
+
+OPERATOR_USER: Final = service_account_user(SYSTEM_NAMESPACE, OPERATOR_ACCOUNT)
+"""The operator's identity as the nodes see it, where the chart's defaults are kept."""
+
+NEVER_INJECTED: Final = ("kube-system",)
+"""Namespaces the webhook never mutates, beside the one Kuorum runs in (its own pods)."""
+
+
+def ledger_origin(node: str) -> str:
+    """The C2SP origin line of the node ``node``'s ledger (also its note key name)."""
+    return f"{GROUP}/node/{node}"
+
+
 INJECT_LABEL: Final = "kuorum.io/inject"
 """Pod label that routes a pod through the webhook (objectSelector); value "true"."""
 

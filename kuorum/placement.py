@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum.envelope import EncryptionPublicKey, NodePublicKeys
-from kuorum.models import LabelSelector, ShareNode, parse_time
+from kuorum.models import LabelSelector, ShareNode, is_ready, parse_time
 
 HEARTBEAT_GRACE = timedelta(seconds=45)
 """By default, a node whose last heartbeat is older than this is treated as down."""
@@ -71,10 +71,7 @@ def view(
     except ValueError:
         return None
     status = obj.get("status") or {}
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
+    ready = is_ready(obj)
     heartbeat = status.get("lastHeartbeatTime")
     fresh = isinstance(heartbeat, str) and now - parse_time(heartbeat) <= grace
     spec = node.spec

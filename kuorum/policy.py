@@ -13,13 +13,10 @@ admission response, a node's ledger or an Event tells the user what to change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from kuorum.models import Access, InvalidSpec
-
-_USERNAME_PREFIX = "system:serviceaccount:"
+from kuorum import names
+from kuorum.models import Access
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,7 @@ class Decision:
 
 
 def evaluate(
-    access: Access | Mapping[str, Any] | None,
+    access: Access | None,
     *,
     secret_namespace: str,
     namespace: str,
@@ -43,16 +40,11 @@ def evaluate(
 ) -> Decision:
     """May a pod of ``namespace`` running as ``service_account`` consume the secret?
 
-    ``access`` is the parsed ``spec.access`` or the raw dict from the resource (a
-    malformed one denies: enforcement fails closed). ``secret_name`` only sharpens the
-    reason (``team-a/db-creds`` instead of ``namespace team-a``).
+    ``access`` is the parsed ``spec.access`` (a resource that does not parse is refused
+    before this: enforcement fails closed). ``secret_name`` only sharpens the reason
+    (``team-a/db-creds`` instead of ``namespace team-a``).
     """
     ref = f"{secret_namespace}/{secret_name}" if secret_name else f"namespace {secret_namespace}"
-    if isinstance(access, Mapping):
-        try:
-            access = Access.from_dict(access, where="spec.access")
-        except InvalidSpec as error:
-            return Decision(False, f"spec.access of {ref} is invalid ({error}): denying all")
     access = access or Access()
     who = f"{namespace}:{service_account}"
 
@@ -89,9 +81,9 @@ def evaluate(
 def service_account_of(username: str) -> tuple[str, str] | None:
     """``(namespace, name)`` of a TokenReview username ``system:serviceaccount:ns:name``,
     or None for any other user (which no access rule can allow)."""
-    if not username.startswith(_USERNAME_PREFIX):
+    if not username.startswith(names.SERVICE_ACCOUNT_PREFIX):
         return None
-    namespace, _, name = username.removeprefix(_USERNAME_PREFIX).partition(":")
+    namespace, _, name = username.removeprefix(names.SERVICE_ACCOUNT_PREFIX).partition(":")
     if not namespace or not name or ":" in name:
         return None
     return namespace, name

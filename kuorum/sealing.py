@@ -24,8 +24,7 @@ from kuorum.envelope import (
     encrypt_payload,
     seal_share,
 )
-from kuorum.models import Sealed
-from kuorum.models import SealedShare as SealedEntry
+from kuorum.models import Sealed, SealedEntry
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kuorum import names
+from kuorum.placement import HEARTBEAT_GRACE
 
 
 def register(subparsers: Any) -> None:
@@ -41,8 +42,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--heartbeat-grace",
         type=float,
-        default=45.0,
-        help="seconds after its last heartbeat a ShareNode counts as down (default 45)",
+        default=HEARTBEAT_GRACE.total_seconds(),
+        help="seconds after its last heartbeat a ShareNode counts as down "
+        f"(default {HEARTBEAT_GRACE.total_seconds():g})",
     )
     parser.add_argument(
         "--listen",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from kubernetes import client
 
+from kuorum import names
+
 
 @dataclass(frozen=True)
 class OperatorSettings:
@@ -28,4 +30,4 @@ class OperatorSettings:
     @property
     def identity(self) -> str:
         """Who the share nodes see calling (the TokenReview username)."""
-        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
+        return names.service_account_user(self.namespace, self.service_account)

@@ -60,7 +60,7 @@ def sealed(draw: st.DrawFn, threshold: int, shares: int) -> models.Sealed:
         draw(_bytes),
         draw(st.binary(min_size=32, max_size=32)),
         tuple(
-            models.SealedShare(node, index, draw(_bytes), draw(st.from_regex(r"\A[0-9a-f]{32}\Z")))
+            models.SealedEntry(node, index, draw(_bytes), draw(st.from_regex(r"\A[0-9a-f]{32}\Z")))
             for node, index in zip(nodes, indexes, strict=True)
         ),
     )

@@ -11,15 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuorum import names, policy
+from kuorum import policy
 from kuorum.webhook import patch
 from kuorum.webhook.annotations import SecretRef, parse, requests_injection
 from kuorum.webhook.denials import AccessDenied, Denial, SecretMissing, SecretNotReady
+from kuorum.webhook.registration import excluded_namespaces
 from kuorum.webhook.review import AdmissionRequest, allowed, denied
 from kuorum.webhook.secretview import SecretView
-
-DEFAULT_EXCLUDED = frozenset({"kube-system", names.SYSTEM_NAMESPACE})
-"""Namespaces never mutated (also excluded by the configuration's namespaceSelector)."""
 
 MISSING = (
     "DecentralizedSecret {namespace}/{name} (named in the pod's kuorum.io annotations) does "
@@ -60,7 +58,8 @@ class Admission:
     """Admit pods against a lookup of DecentralizedSecrets (the watched cache)."""
 
     lookup: Callable[[str, str], SecretView | None]
-    excluded_namespaces: frozenset[str] = field(default=DEFAULT_EXCLUDED)
+    excluded_namespaces: frozenset[str] = field(default=frozenset(excluded_namespaces()))
+    """Never mutated (also excluded by the configuration's namespaceSelector)."""
 
     def decide(self, request: AdmissionRequest) -> Decision:
         """Answer ``request``; every Denial becomes a refusal with its code."""

@@ -1,19 +1,22 @@
 """Why the webhook refuses a pod: one exception per reason, each with its HTTP code.
 
-    Denial                   the pod is refused; ``code`` goes into the AdmissionReview
-     ├─ AnnotationError      400: a kuorum.io annotation cannot be parsed
-     ├─ ConflictError        400: the pod already uses a name or path the injection needs
-     ├─ AccessDenied         403: the secret's spec.access does not allow this pod
-     ├─ SecretMissing        404: a named DecentralizedSecret does not exist
-     └─ SecretNotReady       503: it exists but is not Ready yet (retry later)
+    KuorumError
+     └─ Denial                the pod is refused; ``code`` goes into the AdmissionReview
+         ├─ AnnotationError   400: a kuorum.io annotation cannot be parsed
+         ├─ ConflictError     400: the pod already uses a name or path the injection needs
+         ├─ AccessDenied      403: the secret's spec.access does not allow this pod
+         ├─ SecretMissing     404: a named DecentralizedSecret does not exist
+         └─ SecretNotReady    503: it exists but is not Ready yet (retry later)
 
 Every message names the object, the field and what to do; none carries a secret value.
 """
 
 from __future__ import annotations
 
+from kuorum.errors import KuorumError
 
-class Denial(Exception):
+
+class Denial(KuorumError):
     """The pod is refused; ``str(self)`` is shown to whoever created it."""
 
     code = 400

@@ -24,6 +24,7 @@ from kuorum import names
 from kuorum.kube import events
 from kuorum.kube.client import api_client
 from kuorum.kube.informer import Informer
+from kuorum.webhook import registration
 from kuorum.webhook.admission import Admission
 from kuorum.webhook.cache import SecretCache
 from kuorum.webhook.metrics import Metrics
@@ -82,7 +83,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             on_event=cache.apply,
         )
     ]
-    excluded = frozenset({"kube-system", settings.namespace})
+    excluded = frozenset(registration.excluded_namespaces(settings.namespace))
     repair = RepairWatch(partial(_report_uninjected, api), excluded)
     metrics.uninjected_pods.set_function(lambda: repair.uninjected)
     watches.append(

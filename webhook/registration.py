@@ -24,7 +24,11 @@ CONFIGURATION_NAME = "kuorum-webhook"
 """Name of the MutatingWebhookConfiguration (the RBAC rules name it too)."""
 WEBHOOK_NAME = "inject.kuorum.io"
 TIMEOUT_SECONDS = 5
-EXCLUDED_NAMESPACES = ("kube-system", names.SYSTEM_NAMESPACE)
+
+
+def excluded_namespaces(own: str = names.SYSTEM_NAMESPACE) -> tuple[str, ...]:
+    """Namespaces never mutated: kube-system and Kuorum's own (where its pods run)."""
+    return (*names.NEVER_INJECTED, own)
 
 
 def configuration(
@@ -32,7 +36,7 @@ def configuration(
     ca_bundle: bytes,
     url: str | None = None,
     service: tuple[str, str, int] | None = None,
-    excluded_namespaces: tuple[str, ...] = EXCLUDED_NAMESPACES,
+    excluded_namespaces: tuple[str, ...] = excluded_namespaces(),
 ) -> dict[str, Any]:
     """Build the configuration for a webhook reached by ``url`` or by ``service``.
 

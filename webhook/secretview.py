@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kuorum.models import Access, ConditionStatus, ConditionType, DecentralizedSecret, InvalidSpec
+from kuorum.models import Access, DecentralizedSecret, InvalidSpec, is_ready
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,6 @@ def view(obj: Mapping[str, Any]) -> SecretView:
         resource = DecentralizedSecret.from_object(obj)
     except InvalidSpec as error:
         return SecretView(namespace, name, name, None, False, version, invalid=str(error))
-    conditions = status.get("conditions") or []
-    ready = any(
-        isinstance(c, Mapping)
-        and c.get("type") == ConditionType.READY
-        and c.get("status") == ConditionStatus.TRUE
-        for c in conditions
+    return SecretView(
+        namespace, name, resource.target_name, resource.spec.access, is_ready(obj), version
     )
-    return SecretView(namespace, name, resource.target_name, resource.spec.access, ready, version)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kuorum import names
+
 PAGE = 1000
 """Entries asked for per request (the node's page size)."""
 TIMEOUT = 15.0
@@ -119,13 +121,6 @@ def collect(items: list[dict[str, Any]]) -> list[Evidence]:
     return [evidence for evidence, _ in nodes]
 
 
-def origin(name: str) -> str:
-    """The ledger origin of the node ``name`` (also its note key name)."""
-    from kuorum import names
-
-    return f"{names.GROUP}/node/{name}"
-
-
 def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
     """Audit each node with the checkpoints its peers cosigned; plain data for printing.
 
@@ -148,7 +143,7 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
 
     problems: dict[str, list[str]] = {e.name: list(e.problems) for e in everyone}
     reports: dict[str, list[WitnessReport]] = {e.name: [] for e in everyone}
-    by_origin = {origin(e.name): e for e in everyone}
+    by_origin = {names.ledger_origin(e.name): e for e in everyone}
     for witness in everyone:
         for state in witness.witnessed:
             subject = by_origin.get(str(state.get("origin")))
@@ -160,7 +155,9 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
                     "its ShareNode shows now: the key was changed"
                 )
             try:
-                verifier = CosignatureVerifier(origin(witness.name), key(witness.signing_key))
+                verifier = CosignatureVerifier(
+                    names.ledger_origin(witness.name), key(witness.signing_key)
+                )
                 note = str(state["checkpoint"]).encode()
                 SignedNote.parse(note).verify([verifier])
             except (LedgerError, ValueError, KeyError) as error:
@@ -174,7 +171,9 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
     for evidence in everyone:
         own = problems[evidence.name]
         try:
-            log_key = Ed25519NoteVerifier(origin(evidence.name), key(evidence.signing_key))
+            log_key = Ed25519NoteVerifier(
+                names.ledger_origin(evidence.name), key(evidence.signing_key)
+            )
         except ValueError as error:
             own.append(f"its ShareNode signingKey is not an Ed25519 key: {error}")
             log_key = None

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from kuorum.kube.client import api_client
     from kuorum.kube.decentralizedsecrets import get_decentralized_secret
     from kuorum.kube.sharenodes import list_share_nodes
+    from kuorum.models import is_ready
 
     api = api_client(args.kubeconfig)
     obj = get_decentralized_secret(api, args.namespace, args.name)
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
         )
     nodes = list_share_nodes(api)
     print(render(obj, {n["metadata"]["name"]: n for n in nodes}))
-    ready = [c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == "Ready"]
-    return 0 if ready and ready[0]["status"] == "True" else 1
+    return 0 if is_ready(obj) else 1
 
 
 def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) -> str:

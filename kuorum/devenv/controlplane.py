@@ -8,7 +8,6 @@ scheduler and no kubelet: pods stay Pending.
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import ssl
@@ -21,6 +20,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
+from kuorum import b64
 from kuorum.devenv import pki as pki_module
 from kuorum.devenv.binaries import Assets, ensure_assets
 from kuorum.devenv.processes import Supervisor, wait_until
@@ -254,7 +254,10 @@ class ControlPlane:
                 self.server,
                 self.pki.ca_cert,
                 name,
-                {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)},
+                {
+                    "client-certificate-data": b64.encode(cert.read_bytes()),
+                    "client-key-data": b64.encode(key.read_bytes()),
+                },
             )
 
     @staticmethod
@@ -276,7 +279,10 @@ def _write_kubeconfig(
         "clusters": [
             {
                 "name": "kuorum-dev",
-                "cluster": {"server": server, "certificate-authority-data": _b64(ca)},
+                "cluster": {
+                    "server": server,
+                    "certificate-authority-data": b64.encode(ca.read_bytes()),
+                },
             }
         ],
         "users": [{"name": user, "user": credentials}],
@@ -285,10 +291,6 @@ def _write_kubeconfig(
     }
     path.touch(mode=0o600, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def _b64(path: Path) -> str:
-    return base64.b64encode(path.read_bytes()).decode()
 
 
 def _admin_tls(pki: pki_module.Pki) -> ssl.SSLContext:

@@ -25,7 +25,7 @@ from kuorum.kube.pinned import pinned_context
 
 READY_TIMEOUT = 60.0
 ZONES = ("zone-a", "zone-b", "zone-c")
-OPERATOR_IDENTITY = f"system:serviceaccount:{names.SYSTEM_NAMESPACE}:{names.OPERATOR_ACCOUNT}"
+OPERATOR_IDENTITY = names.OPERATOR_USER
 
 
 @dataclass

@@ -28,6 +28,7 @@ from kuorum.envelope._errors import (
 from kuorum.envelope._keys import (
     DEFAULT_KEM,
     KEMS,
+    PUBLIC_KEY_BYTES,
     EncryptionPrivateKey,
     EncryptionPublicKey,
     Kem,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_KEM",
     "KEMS",
     "PAYLOAD_VERSION",
+    "PUBLIC_KEY_BYTES",
     "PURPOSES",
     "SEALED_SHARE_VERSION",
     "BadSignature",

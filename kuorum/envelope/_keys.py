@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
-from typing import Final, Literal, TypeAlias, get_args
+from typing import Final, TypeAlias
 
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
@@ -21,20 +22,28 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from kuorum.envelope import _codec
 from kuorum.envelope._errors import InvalidKey
 
-Kem: TypeAlias = Literal["MLKEM768_X25519", "X25519"]
-KEMS: Final[tuple[Kem, ...]] = get_args(Kem)
-DEFAULT_KEM: Final[Kem] = "MLKEM768_X25519"
+
+class Kem(StrEnum):
+    """HPKE key encapsulations Kuorum seals shares under (the one list; the CRD uses it)."""
+
+    MLKEM768_X25519 = "MLKEM768_X25519"
+    X25519 = "X25519"
+
+
+KEMS: Final[tuple[Kem, ...]] = tuple(Kem)
+DEFAULT_KEM: Final = Kem.MLKEM768_X25519
 
 _MLKEM_PUBLIC = 1184
 _MLKEM_SEED = 64
 _X25519 = 32
-_PUBLIC_BYTES: Final[dict[Kem, int]] = {
-    "X25519": _X25519,
-    "MLKEM768_X25519": _MLKEM_PUBLIC + _X25519,
+PUBLIC_KEY_BYTES: Final[dict[Kem, int]] = {
+    Kem.MLKEM768_X25519: _MLKEM_PUBLIC + _X25519,
+    Kem.X25519: _X25519,
 }
+"""Raw public key sizes: ML-KEM-768 (1184 bytes) followed by X25519 (32), or X25519 alone."""
 _PRIVATE_BYTES: Final[dict[Kem, int]] = {
-    "X25519": _X25519,
-    "MLKEM768_X25519": _MLKEM_SEED + _X25519,
+    Kem.X25519: _X25519,
+    Kem.MLKEM768_X25519: _MLKEM_SEED + _X25519,
 }
 
 HpkePublic: TypeAlias = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
@@ -43,9 +52,9 @@ HpkePrivate: TypeAlias = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
 
 def check_kem(kem: object) -> Kem:
     """Return ``kem`` if it names a supported KEM, else raise :class:`InvalidKey`."""
-    if kem not in KEMS:
+    if not isinstance(kem, str) or kem not in KEMS:
         raise InvalidKey(f"unknown KEM {kem!r}; expected one of {', '.join(KEMS)}")
-    return kem
+    return Kem(kem)
 
 
 def sized(data: object, size: int, what: str) -> bytes:
@@ -67,7 +76,7 @@ class EncryptionPublicKey:
 
     def __post_init__(self) -> None:
         check_kem(self.kem)
-        sized(self._raw, _PUBLIC_BYTES[self.kem], f"a {self.kem} public key")
+        sized(self._raw, PUBLIC_KEY_BYTES[self.kem], f"a {self.kem} public key")
         self.hpke_key()  # refuse bytes that cryptography cannot load
 
     @classmethod

@@ -7,8 +7,6 @@ Files: ``signing.key`` (PKCS#8 PEM) and ``encryption.key`` (one line:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Mapping
@@ -19,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from kuorum import b64
 from kuorum.envelope import _codec
 from kuorum.envelope._errors import InvalidKey
 from kuorum.envelope._keys import (
@@ -29,19 +28,6 @@ from kuorum.envelope._keys import (
     sized,
 )
 from kuorum.files import write_private
-
-
-def _b64decode(value: object, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise InvalidKey(f"{what} must be a base64 string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except binascii.Error:
-        raise InvalidKey(f"{what} is not valid base64") from None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def signing_public_from_bytes(data: bytes) -> ed25519.Ed25519PublicKey:
@@ -63,10 +49,10 @@ class NodePublicKeys:
     def to_dict(self) -> dict[str, Any]:
         """The ShareNode spec fields ``signingKey`` and ``encryptionKey``."""
         return {
-            "signingKey": _b64(self.signing.public_bytes_raw()),
+            "signingKey": b64.encode(self.signing.public_bytes_raw()),
             "encryptionKey": {
-                "kem": self.encryption.kem,
-                "publicKey": _b64(self.encryption.to_bytes()),
+                "kem": str(self.encryption.kem),
+                "publicKey": b64.encode(self.encryption.to_bytes()),
             },
         }
 
@@ -79,9 +65,9 @@ class NodePublicKeys:
         if not isinstance(encryption, Mapping):
             raise InvalidKey("encryptionKey must be a mapping with kem and publicKey")
         return cls(
-            signing_public_from_bytes(_b64decode(spec.get("signingKey"), "signingKey")),
+            signing_public_from_bytes(b64.decode(spec.get("signingKey"), "signingKey", InvalidKey)),
             EncryptionPublicKey.from_bytes(
-                _b64decode(encryption.get("publicKey"), "encryptionKey.publicKey"),
+                b64.decode(encryption.get("publicKey"), "encryptionKey.publicKey", InvalidKey),
                 kem=check_kem(encryption.get("kem")),
             ),
         )
@@ -124,7 +110,7 @@ class NodeKeys:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        raw = _b64(self.encryption.private_bytes())
+        raw = b64.encode(self.encryption.private_bytes())
         encryption = f"{_ENCRYPTION_HEADER} {self.encryption.kem} {raw}\n".encode("ascii")
         return {_SIGNING_FILE: signing, _ENCRYPTION_FILE: encryption}
 
@@ -150,7 +136,7 @@ class NodeKeys:
         if header != _ENCRYPTION_HEADER:
             raise InvalidKey(f"{_ENCRYPTION_FILE} has an unknown format {header!r}")
         encryption = EncryptionPrivateKey.from_private_bytes(
-            _b64decode(raw, _ENCRYPTION_FILE), kem=kem
+            b64.decode(raw, _ENCRYPTION_FILE, InvalidKey), kem=kem
         )
         return cls(encryption, signing)
 

@@ -46,7 +46,7 @@ CONTEXT_VERSION = 0x01
 SEALED_SHARE_VERSION = 0x01
 
 _LABEL = b"kuorum/sealed-share/v1"
-_KEM_IDS: Final[dict[Kem, int]] = {"X25519": 1, "MLKEM768_X25519": 2}
+_KEM_IDS: Final[dict[Kem, int]] = {Kem.X25519: 1, Kem.MLKEM768_X25519: 2}
 _KEMS_BY_ID: Final[dict[int, Kem]] = {v: k for k, v in _KEM_IDS.items()}
 _SENDER = 32
 _SIGNATURE = 64

@@ -17,6 +17,7 @@ from typing import Any
 
 from kuorum.ledger.errors import EntryError
 from kuorum.ledger.merkle import leaf_hash
+from kuorum.models import is_dns_subdomain
 
 FORMAT_VERSION = 1
 """Version of the canonical encoding, written as field `v`."""
@@ -25,7 +26,6 @@ MAX_ACTOR = 256
 MAX_REASON = 512
 """Longest actor and reason texts, in characters: a reason says why, it holds no data."""
 
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z")
 
 
@@ -76,7 +76,7 @@ class Entry:
         _check_text("reason", self.reason, MAX_REASON, required=False)
         for field in ("namespace", "name"):
             value = getattr(self, field)
-            if value is not None and not _DNS_SUBDOMAIN.fullmatch(value):
+            if value is not None and not (isinstance(value, str) and is_dns_subdomain(value)):
                 raise EntryError(f"entry {field} {value!r} is not a Kubernetes object name")
         for field, low in (("version", 0), ("index", 1)):
             value = getattr(self, field)

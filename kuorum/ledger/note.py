@@ -8,7 +8,6 @@ rejected. Keys travel as vkeys `<name>+<hex key ID>+<base64(type || public key)>
 """
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from kuorum import b64
 from kuorum.ledger.errors import NoteError, SignatureError
 
 ED25519 = 0x01
@@ -80,7 +80,7 @@ class NoteSignature:
         if not sep:
             raise NoteError(f"signature line {line[:40]!r} has no key name")
         check_key_name(name)
-        raw = _b64decode(blob, "signature")
+        raw = b64.decode(blob, "signature", NoteError)
         if len(raw) < 5:
             raise NoteError(f"signature of {name} is too short to hold a key ID")
         return cls(name=name, key_id=raw[:4], signature=raw[4:])
@@ -278,7 +278,7 @@ def parse_vkey(vkey: str, key_type: int) -> tuple[str, bytes]:
     if len(parts) != 3 or not _HEX8.fullmatch(parts[1]):
         raise NoteError(f"verifier key {vkey[:60]!r} is not <name>+<8 hex>+<base64>")
     name, stated_id, blob = parts
-    raw = _b64decode(blob, f"verifier key of {name}")
+    raw = b64.decode(blob, f"verifier key of {name}", NoteError)
     if not raw or raw[0] != key_type:
         raise NoteError(f"verifier key of {name} is not of signature type {key_type:#04x}")
     if key_id(name, key_type, raw[1:]).hex() != stated_id:
@@ -314,10 +314,3 @@ def _check_text(text: str) -> None:
     bad = next((c for c in text if c < " " and c != "\n"), None)
     if bad is not None:
         raise NoteError(f"note text holds control character {bad!r}")
-
-
-def _b64decode(value: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise NoteError(f"{what} is not valid base64") from exc

@@ -11,7 +11,13 @@ here share their limits (``_limits``). Errors::
                           and the fix
 """
 
-from kuorum.models._conditions import ConditionStatus, ConditionType, NodeState, Reason
+from kuorum.models._conditions import (
+    ConditionStatus,
+    ConditionType,
+    NodeState,
+    Reason,
+    is_ready,
+)
 from kuorum.models._crds import crds
 from kuorum.models._duration import format_duration, parse_duration
 from kuorum.models._errors import InvalidSpec
@@ -26,6 +32,8 @@ from kuorum.models._limits import (
     Charset,
     Kem,
     SelectorOperator,
+    is_dns_label,
+    is_dns_subdomain,
 )
 from kuorum.models._node import EncryptionKey, ShareNode, ShareNodeSpec
 from kuorum.models._secret import (
@@ -37,7 +45,7 @@ from kuorum.models._secret import (
     GeneratedKey,
     Rotation,
     Sealed,
-    SealedShare,
+    SealedEntry,
     Source,
     Target,
 )
@@ -86,7 +94,7 @@ __all__ = [
     "Requirement",
     "Rotation",
     "Sealed",
-    "SealedShare",
+    "SealedEntry",
     "SecretStatus",
     "SelectorOperator",
     "ShareNode",
@@ -97,6 +105,9 @@ __all__ = [
     "crds",
     "format_duration",
     "format_time",
+    "is_dns_label",
+    "is_dns_subdomain",
+    "is_ready",
     "parse_duration",
     "parse_time",
     "set_condition",

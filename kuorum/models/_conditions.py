@@ -3,7 +3,9 @@ status printers, the Argo CD health check and the docs spell them one way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class ConditionType(StrEnum):
@@ -66,3 +68,16 @@ class NodeState(StrEnum):
     UNREACHABLE = "Unreachable"
     BAD_SHARE = "BadShare"
     KEY_CHANGED = "KeyChanged"
+
+
+def is_ready(obj: Mapping[str, Any]) -> bool:
+    """Whether a DecentralizedSecret or ShareNode object, as the apiserver returns it, says
+    Ready=True (read from the raw object, so it works on one that no longer parses)."""
+    status = obj.get("status")
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    return any(
+        isinstance(c, Mapping)
+        and c.get("type") == ConditionType.READY
+        and c.get("status") == ConditionStatus.TRUE
+        for c in conditions or ()
+    )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import timedelta
 from enum import StrEnum
 from typing import Final
 
-MAX_SHARES: Final = 16
-"""Upper bound of spec.shares: every version is dealt to, and stored on, this many nodes."""
+# The KEMs a ShareNode may publish, and their key sizes, are the envelope's.
+from kuorum.envelope import PUBLIC_KEY_BYTES
+from kuorum.envelope import Kem as Kem
+
+# spec.shares is bounded by what the sharing scheme can index: one definition, there.
+from kuorum.sharing import MAX_SHARES as MAX_SHARES
+
+KEM_PUBLIC_BYTES: Final = PUBLIC_KEY_BYTES
 MAX_VERSION: Final = 2**53 - 1
 """Upper bound of a secret version: exact in every JSON client, JavaScript's included."""
 
@@ -21,6 +28,20 @@ DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_LABEL_MAX: Final = 63
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DNS_SUBDOMAIN_MAX: Final = 253
+_DNS_LABEL = re.compile(DNS_LABEL_PATTERN)
+_DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_PATTERN)
+
+
+def is_dns_label(value: str) -> bool:
+    """A namespace name (RFC 1123 label), as the apiserver accepts it."""
+    return len(value) <= DNS_LABEL_MAX and _DNS_LABEL.match(value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    """An object name such as a DecentralizedSecret's or a ShareNode's (RFC 1123 subdomain)."""
+    return len(value) <= DNS_SUBDOMAIN_MAX and _DNS_SUBDOMAIN.match(value) is not None
+
+
 SERVICE_ACCOUNT_ENTRY_PATTERN: Final = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?:)?"
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -96,17 +117,6 @@ CHARSET_HELP: Final = (
 )
 
 DEFAULT_CHARSET: Final = Charset.ALPHANUMERIC
-
-
-class Kem(StrEnum):
-    """HPKE key encapsulation a share node accepts shares under (see docs/cryptography.md)."""
-
-    MLKEM768_X25519 = "MLKEM768_X25519"
-    X25519 = "X25519"
-
-
-KEM_PUBLIC_BYTES: Final = {Kem.MLKEM768_X25519: 1184 + 32, Kem.X25519: 32}
-"""Raw public key sizes: ML-KEM-768 (1184 bytes) followed by X25519 (32), or X25519 alone."""
 
 
 class SelectorOperator(StrEnum):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kuorum import b64
 from kuorum.models import _read as read
 from kuorum.models._errors import InvalidSpec
 from kuorum.models._limits import (
@@ -40,7 +41,7 @@ class EncryptionKey:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        return {"kem": str(self.kem), "publicKey": read.b64(self.public_key)}
+        return {"kem": str(self.kem), "publicKey": b64.encode(self.public_key)}
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class ShareNodeSpec:
         return {
             "endpoint": self.endpoint,
             "zone": self.zone,
-            "signingKey": read.b64(self.signing_key),
+            "signingKey": b64.encode(self.signing_key),
             "encryptionKey": self.encryption_key.to_dict(),
             "tlsCertificate": self.tls_certificate,
         }

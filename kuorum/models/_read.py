@@ -197,11 +197,6 @@ def base64_field(
     return raw
 
 
-def b64(data: bytes) -> str:
-    """Standard base64 text, the encoding of every binary field."""
-    return base64.b64encode(data).decode("ascii")
-
-
 def _kind(value: object) -> str:
     return {
         dict: "an object",

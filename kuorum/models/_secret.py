@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from kuorum import names, sharing
+from kuorum import b64, names, sharing
 from kuorum.models import _read as read
 from kuorum.models._duration import format_duration, parse_duration
 from kuorum.models._errors import InvalidSpec
@@ -139,8 +139,9 @@ class FromSecret:
 
 
 @dataclass(frozen=True)
-class SealedShare:
-    """One share as ``kuorum seal`` wrote it: HPKE-sealed to one node's pinned key."""
+class SealedEntry:
+    """One entry of ``spec.source.sealed.shares``: a share HPKE-sealed to one node's pinned key
+    (the envelope inside is :class:`kuorum.envelope.SealedShare`)."""
 
     node: str
     index: int
@@ -148,7 +149,7 @@ class SealedShare:
     node_key_fingerprint: str
 
     @classmethod
-    def from_dict(cls, data: object, *, where: str) -> SealedShare:
+    def from_dict(cls, data: object, *, where: str) -> SealedEntry:
         """Parse one ``sealed.shares[]`` entry."""
         data = read.obj(data, where, ("node", "index", "sealedShare", "nodeKeyFingerprint"))
         return cls(
@@ -177,7 +178,7 @@ class SealedShare:
         return {
             "node": self.node,
             "index": self.index,
-            "sealedShare": read.b64(self.sealed_share),
+            "sealedShare": b64.encode(self.sealed_share),
             "nodeKeyFingerprint": self.node_key_fingerprint,
         }
 
@@ -194,7 +195,7 @@ class Sealed:
     commitments: bytes = field(repr=False)
     payload: bytes = field(repr=False)
     sealer: bytes
-    shares: tuple[SealedShare, ...]
+    shares: tuple[SealedEntry, ...]
 
     @classmethod
     def from_dict(cls, data: object, *, where: str) -> Sealed:
@@ -207,7 +208,7 @@ class Sealed:
         payload = read.base64_field(data, "payload", where, max_length=MAX_PAYLOAD_BASE64)
         sealer = read.base64_field(data, "sealer", where, max_length=64, size=ED25519_PUBLIC_BYTES)
         shares = [
-            (p, SealedShare.from_dict(item, where=p))
+            (p, SealedEntry.from_dict(item, where=p))
             for p, item in read.items(data, "shares", where, min_items=1, max_items=MAX_SHARES)
         ]
         read.unique([(f"{p}.node", s.node) for p, s in shares], "node")
@@ -218,9 +219,9 @@ class Sealed:
         """The JSON form ``kuorum seal`` emits."""
         return {
             "version": self.version,
-            "commitments": read.b64(self.commitments),
-            "payload": read.b64(self.payload),
-            "sealer": read.b64(self.sealer),
+            "commitments": b64.encode(self.commitments),
+            "payload": b64.encode(self.payload),
+            "sealer": b64.encode(self.sealer),
             "shares": [s.to_dict() for s in self.shares],
         }
 

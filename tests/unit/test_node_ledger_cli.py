@@ -8,8 +8,9 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kuorum.cli.ledger import Evidence, audit, origin
+from kuorum.cli.ledger import Evidence, audit
 from kuorum.ledger import Cosigner, Entry, EntryKind, SignedNote
+from kuorum.names import ledger_origin as origin
 from kuorum.node.log import NodeLog
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +12,7 @@ from kuorum.policy import Decision, evaluate, service_account_of
 SECRET = {"secret_namespace": "team-a", "secret_name": "db-creds"}
 
 
-def decide(access: Access | dict[str, Any] | None, namespace: str, account: str) -> Decision:
+def decide(access: Access | None, namespace: str, account: str) -> Decision:
     return evaluate(access, namespace=namespace, service_account=account, **SECRET)
 
 
@@ -72,20 +70,6 @@ def test_service_accounts(namespace: str, account: str, allowed: bool) -> None:
             f"service account {namespace}:{account} is not in "
             "spec.access.serviceAccounts of team-a/db-creds"
         )
-
-
-def test_raw_access_dict_from_the_resource() -> None:
-    raw = {"namespaces": ["team-b"], "serviceAccounts": ["team-b:worker"]}
-    assert decide(raw, "team-b", "worker").allowed
-    assert not decide(raw, "team-b", "other").allowed
-    assert decide({}, "team-a", "x").allowed  # an empty access block is the default
-
-
-def test_malformed_access_fails_closed() -> None:
-    decision = decide({"namespaces": "team-b"}, "team-a", "api")
-    assert not decision.allowed
-    assert "spec.access of team-a/db-creds is invalid" in decision.reason
-    assert "spec.access.namespaces" in decision.reason
 
 
 def test_reason_without_secret_name_names_the_namespace() -> None:
@@ -156,11 +140,3 @@ def test_listing_more_namespaces_never_denies_what_was_allowed(
     )
     if decide(access, namespace, account).allowed:
         assert decide(wider, namespace, account).allowed
-
-
-@given(_access, _ns, _sa)
-def test_parsed_and_raw_access_decide_alike(
-    access: Access | None, namespace: str, account: str
-) -> None:
-    raw = None if access is None else access.to_dict()
-    assert decide(access, namespace, account) == decide(raw, namespace, account)
