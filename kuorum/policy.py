@@ -1,4 +1,4 @@
-"""Who may consume a DecentralizedSecret: the one rule the webhook and every node enforce.
+"""Who may consume a DecentralizedSecret: the one rule, enforced by the webhook at admission.
 
 A pod (namespace, service account) may consume the secret ``secret_namespace/name`` when
 

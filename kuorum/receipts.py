@@ -1,7 +1,8 @@
 """Store receipts: a node's signed word that it holds one share of one secret version.
 
-The node signs, the operator verifies (with the node's pinned ``spec.signingKey``), so
-the format lives in the core where both can reach it. Signed bytes:
+The node signs; :meth:`Receipt.verify` checks one against the node's ``spec.signingKey``
+(the operator does not check store receipts yet), and the format lives in the core so
+both sides can reach it. Signed bytes:
 ``b"kuorum/receipt/v1\\n"`` followed by the canonical JSON of the receipt (sorted keys,
 no whitespace, UTF-8); the label keeps a receipt signature from meaning anything else.
 """

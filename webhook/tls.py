@@ -3,7 +3,7 @@
 One ``ssl.SSLContext`` serves for the whole life of the process; loading a new chain
 into it affects only new handshakes, so a renewed certificate (cert-manager rewriting
 the mounted files, or our own renewal) is picked up without a restart or a dropped
-connection. Certificates are made with ``cryptography`` (NOTES.md: kopf's self-signed
+connection. Certificates are made with ``cryptography`` (kopf's self-signed
 path is broken on OpenSSL 3).
 """
 

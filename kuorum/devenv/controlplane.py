@@ -1,6 +1,6 @@
 """A real local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager.
 
-It runs the way controller-runtime's envtest runs it (see NOTES.md for the flags) and
+It runs the way controller-runtime's envtest runs it (the same apiserver flags) and
 adds the controller manager, so garbage collection, namespace deletion, service-account
 tokens and Deployments -> ReplicaSets -> Pods behave as in a real cluster. There is no
 scheduler and no kubelet: pods stay Pending.

@@ -2,7 +2,7 @@
 
 The apiserver of a local control plane calls ``https://127.0.0.1:PORT/mutate`` and
 trusts the CA given in the caBundle; the serving certificate therefore carries the IP
-SAN 127.0.0.1 (NOTES.md). Two TLS modes, as in a cluster:
+SAN 127.0.0.1 (the apiserver checks it against the URL's host). Two TLS modes, as in a cluster:
 
 - ``files`` (default): a CA and a serving pair are written to ``directory/webhook-tls``
   (keys 0600; ``ca.key`` stays so a test can issue a renewal) and passed as

@@ -1,7 +1,7 @@
 """Post Kubernetes Events about an object, so `kubectl describe` shows what we did.
 
 Events are the cluster operator's first place to look; messages here must name the
-object and the fix, and never carry a secret value (DESIGN.md, trust model).
+object and the fix, and never carry a secret value (docs/security.md).
 """
 
 from __future__ import annotations

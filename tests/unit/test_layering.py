@@ -1,7 +1,7 @@
 """Imports run one way, by folder: core <- kube <- components <- devenv <- CLI.
 
 The layer of a module is where it lives, so a new file is covered without editing this
-test (DESIGN.md, "Repository layout"):
+test (docs/architecture.md, "Packages and the direction of imports"):
 
 - ``kuorum/`` outside the folders below: the pure core (no Kubernetes I/O);
 - ``kuorum/kube/``: the one Kubernetes access layer the components share;

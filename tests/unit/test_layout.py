@@ -1,4 +1,4 @@
-"""The repository layout keeps its promises (DESIGN.md, "Repository layout")."""
+"""The repository layout keeps its promises (docs/architecture.md)."""
 
 from __future__ import annotations
 
