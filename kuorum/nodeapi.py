@@ -43,8 +43,9 @@ def _binary(body: Mapping[str, Any], field: str) -> bytes:
 
 
 @dataclass(frozen=True, repr=False)
-class StoreRequest:
-    """Body of ``PUT /v1/shares/{namespace}/{name}/{version}``."""
+class ShareBody:
+    """A sealed share with what it is checked against: the body of a store (sealed to the
+    node) and the answer of a release (re-sealed to the caller's ephemeral key)."""
 
     index: int
     threshold: int
@@ -53,7 +54,7 @@ class StoreRequest:
     payload: bytes
 
     def __repr__(self) -> str:
-        return f"StoreRequest(index={self.index}, threshold={self.threshold})"
+        return f"{type(self).__name__}(index={self.index}, threshold={self.threshold})"
 
     def to_json(self) -> Json:
         return {
@@ -65,7 +66,7 @@ class StoreRequest:
         }
 
     @classmethod
-    def from_json(cls, body: object) -> StoreRequest:
+    def from_json(cls, body: object) -> ShareBody:
         data = _object(body, "body")
         return cls(
             index=_field(data, "index", int),
@@ -74,6 +75,12 @@ class StoreRequest:
             commitments=_binary(data, "commitments"),
             payload=_binary(data, "payload"),
         )
+
+
+StoreRequest = ShareBody
+"""Body of ``PUT /v1/shares/{namespace}/{name}/{version}``."""
+Released = ShareBody
+"""Answer of ``POST .../release``."""
 
 
 @dataclass(frozen=True)
@@ -151,40 +158,6 @@ def held_from_json(body: object) -> list[HeldVersion]:
     if not isinstance(body, list):
         raise WireError("the list of held versions must be a JSON array")
     return [HeldVersion.from_json(item) for item in body]
-
-
-@dataclass(frozen=True, repr=False)
-class Released:
-    """Answer of a release: the share re-sealed to the caller's key, and its context."""
-
-    index: int
-    threshold: int
-    sealed_share: bytes
-    commitments: bytes
-    payload: bytes
-
-    def __repr__(self) -> str:
-        return f"Released(index={self.index}, threshold={self.threshold})"
-
-    def to_json(self) -> Json:
-        return {
-            "index": self.index,
-            "threshold": self.threshold,
-            "sealedShare": b64.encode(self.sealed_share),
-            "commitments": b64.encode(self.commitments),
-            "payload": b64.encode(self.payload),
-        }
-
-    @classmethod
-    def from_json(cls, body: object) -> Released:
-        data = _object(body, "release answer")
-        return cls(
-            index=_field(data, "index", int),
-            threshold=_field(data, "threshold", int),
-            sealed_share=_binary(data, "sealedShare"),
-            commitments=_binary(data, "commitments"),
-            payload=_binary(data, "payload"),
-        )
 
 
 @dataclass(frozen=True)
