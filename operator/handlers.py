@@ -3,7 +3,9 @@
 One timer per object (not change handlers) keeps the loop level-triggered: whatever
 happened while the operator was down, crashed mid-dealing, or while nodes were away,
 the next tick sees the current state and converges. ShareNodes are kept in a kopf index,
-so a tick makes no API call unless it has work to do.
+so a tick never lists them. Both handlers wait the same way: they raise
+:class:`~kuorum.operator.reconcile.Retry`; the timer logs it and tries at its next tick,
+the finalizer hands it to kopf as a TemporaryError.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ SECRETS = (names.GROUP, names.VERSION, names.SECRET_PLURAL)
 NODES = (names.GROUP, names.VERSION, names.NODE_PLURAL)
 DELETION_GRACE = timedelta(minutes=10)
 """How long the finalizer retries unreachable nodes before it lets the object go."""
+DELETION_RETRY = 15.0
+"""Seconds between the finalizer's attempts while nodes still hold shares."""
 
 
 def install(config: OperatorSettings) -> kopf.OperatorRegistry:
@@ -111,7 +115,11 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        await _destroy(memo.operator, body, _views(kwargs["sharenodes"], config.heartbeat_grace))
+        views = _views(kwargs["sharenodes"], config.heartbeat_grace)
+        try:
+            await _destroy(memo.operator, body, views)
+        except Retry as waiting:
+            raise kopf.TemporaryError(str(waiting), delay=waiting.delay) from None
         _count(memo, body.metadata.uid, None)
 
     return registry
@@ -140,8 +148,11 @@ def _views(index: kopf.Index[str, Any], grace: timedelta) -> dict[str, NodeView]
 
 
 async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView]) -> None:
-    """Erase every version on every node; after the grace period, let go and say who holds."""
-    namespace, name = body.metadata.namespace, body.metadata.name
+    """Erase every version on every node; after the grace period, let go and say who holds.
+
+    Reads the raw spec: an object whose spec no longer parses must still be let go.
+    """
+    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
     status = SecretStatus.from_dict(dict(body.status))
     chosen = {n.name for n in status.nodes or ()}
     left = []
@@ -173,4 +184,4 @@ async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView])
     if deleted and utcnow() - parse_time(deleted) >= DELETION_GRACE:
         op.events(body, "Warning", "SharesLeft", messages.SHARES_LEFT.format(nodes=", ".join(left)))
         return
-    raise kopf.TemporaryError(f"shares of {namespace}/{name} still on {', '.join(left)}", delay=15)
+    raise Retry(f"shares of {namespace}/{name} still on {', '.join(left)}", delay=DELETION_RETRY)

@@ -20,7 +20,7 @@ from kuorum.models import (
     SecretStatus,
     Source,
 )
-from kuorum.operator.reconcile import Retry, _forward
+from kuorum.operator.plan import Forward, Wait, forward
 from kuorum.placement import NodeView
 from kuorum.sealing import Recipient, seal
 
@@ -62,17 +62,27 @@ def views(replaced: dict[str, NodeView] | None = None) -> dict[str, NodeView]:
     return {n: node_view(n, k) for n, k in KEYS.items()} | (replaced or {})
 
 
-def plan(secret: DecentralizedSecret, status: SecretStatus, nodes: dict[str, NodeView]) -> object:
+def plan(
+    secret: DecentralizedSecret, status: SecretStatus, nodes: dict[str, NodeView]
+) -> Forward | Wait:
     assert secret.spec.source.sealed is not None
-    return _forward(secret, secret.spec.source.sealed, status, nodes)
+    return forward(secret, secret.spec.source.sealed, status, nodes)
+
+
+def waits(secret: DecentralizedSecret, status: SecretStatus, nodes: dict[str, NodeView]) -> Wait:
+    decision = plan(secret, status, nodes)
+    assert isinstance(decision, Wait), decision
+    return decision
 
 
 def test_the_sealed_version_goes_to_exactly_its_nodes_unopened() -> None:
     secret = sealed_secret()
-    chosen, dealt = plan(secret, SecretStatus(), views())  # type: ignore[misc]
-    assert [v.name for v in chosen] == list(KEYS)
+    decision = plan(secret, SecretStatus(), views())
+    assert isinstance(decision, Forward)
+    dealt = decision.dealt
+    assert [v.name for v in decision.nodes] == list(KEYS)
     assert dealt.version == 3 and dealt.indexes == {"node-0": 1, "node-1": 2, "node-2": 3}
-    assert {b["threshold"] for b in dealt.bodies.values()} == {2}
+    assert {b.threshold for b in dealt.bodies.values()} == {2}
 
 
 @pytest.mark.parametrize(
@@ -98,10 +108,9 @@ def test_the_sealed_version_goes_to_exactly_its_nodes_unopened() -> None:
 def test_the_operator_waits_and_says_why(
     status: SecretStatus, nodes: dict[str, NodeView] | None, reason: str, text: str
 ) -> None:
-    with pytest.raises(Retry) as waiting:
-        plan(sealed_secret(), status, views(nodes))
-    assert waiting.value.reason == reason
-    assert text in str(waiting.value)
+    waiting = waits(sealed_secret(), status, views(nodes))
+    assert waiting.reason == reason
+    assert text in waiting.message
 
 
 def test_sealed_nodes_outside_the_node_selector_are_refused() -> None:
@@ -110,16 +119,14 @@ def test_sealed_nodes_outside_the_node_selector_are_refused() -> None:
         "ns", "db", replace(secret.spec, node_selector=LabelSelector({"tier": "gold"}))
     )
     gold = {n: replace(v, labels={"tier": "gold"}) for n, v in views().items() if n != "node-1"}
-    with pytest.raises(Retry) as waiting:
-        plan(picky, SecretStatus(), views(gold))
-    assert waiting.value.reason == Reason.INVALID_SPEC
-    assert "ShareNodes node-1, which spec.nodeSelector excludes" in str(waiting.value)
+    waiting = waits(picky, SecretStatus(), views(gold))
+    assert waiting.reason == Reason.INVALID_SPEC
+    assert "ShareNodes node-1, which spec.nodeSelector excludes" in waiting.message
 
 
 def test_a_manifest_copied_to_another_name_is_refused_before_anything_is_sent() -> None:
     original = sealed_secret()
     copied = DecentralizedSecret("ns", "other", original.spec)
-    with pytest.raises(Retry) as waiting:
-        plan(copied, SecretStatus(), views())
-    assert waiting.value.reason == Reason.INVALID_SPEC
-    assert "not sealed for ns/other version 3" in str(waiting.value)
+    waiting = waits(copied, SecretStatus(), views())
+    assert waiting.reason == Reason.INVALID_SPEC
+    assert "not sealed for ns/other version 3" in waiting.message
