@@ -57,3 +57,25 @@ def test_every_command_module_registers_a_command(module: str) -> None:
 
 def test_help_lists_every_command() -> None:
     assert "dev" in build_parser().format_help()
+
+
+def test_dev_says_plainly_where_the_dev_environment_is_absent() -> None:
+    """The image leaves kuorum/devenv out: `kuorum dev` must say so, not raise ImportError."""
+    from kuorum.cli.dev import needs_devenv
+    from kuorum.errors import UserError
+
+    def run(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'kuorum.devenv'", name="kuorum.devenv")
+
+    with pytest.raises(UserError, match="dev environment is not installed"):
+        needs_devenv(run)(argparse.Namespace())
+
+
+def test_other_missing_modules_are_not_hidden_by_the_dev_message() -> None:
+    from kuorum.cli.dev import needs_devenv
+
+    def run(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'yaml'", name="yaml")
+
+    with pytest.raises(ModuleNotFoundError):
+        needs_devenv(run)(argparse.Namespace())
