@@ -99,7 +99,8 @@ def specs(draw: st.DrawFn) -> DecentralizedSecretSpec:
         node_selector=draw(st.none() | selectors),
         rotation=rotation,
         target=models.Target(
-            draw(st.none() | names), draw(st.sampled_from(["Opaque", "example.com/x"]))
+            draw(st.none() | names), draw(st.sampled_from([str(t) for t in models.SecretType]))
         ),
         access=access,
+        allow_single_custodian=threshold == 1 or draw(st.booleans()),
     )

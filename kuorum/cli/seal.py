@@ -50,6 +50,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--name", required=True, help="the DecentralizedSecret's name")
     parser.add_argument("-n", "--namespace", default="default", help="its namespace")
     parser.add_argument("--threshold", "-t", type=int, required=True, help="t: shares needed")
+    parser.add_argument(
+        "--allow-single-custodian",
+        action="store_true",
+        help="allow --threshold 1 (any one node alone holds the whole key; no split)",
+    )
     parser.add_argument("--shares", type=int, required=True, help="n: nodes holding a share")
     values = parser.add_argument_group("values (at least one; keys must be unique)")
     values.add_argument(
@@ -126,6 +131,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--threshold {args.threshold} must be between 1 and --shares ({args.shares})"
         )
+    if args.threshold == 1 and not args.allow_single_custodian:
+        raise UserError(
+            "--threshold 1: any one share node alone would hold the whole key; use 2 or "
+            "more, or add --allow-single-custodian if one custodian is what you want"
+        )
     registered, version = _cluster_facts(args)
     selector = LabelSelector(dict(_pairs(args.node_selector, "--node-selector")))
     chosen = select(registered, args.shares, selector=selector)
@@ -150,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         "shares": args.shares,
         "source": {"sealed": sealed.to_dict()},
     }
+    if args.allow_single_custodian:
+        spec["allowSingleCustodian"] = True
     target = {
         k: v
         for k, v in (("name", args.target_name), ("type", args.target_type or secret_type))

@@ -57,9 +57,19 @@ QUALIFIED_NAME_PATTERN: Final = (
 )
 QUALIFIED_NAME_MAX: Final = 317
 
-SECRET_TYPE_PATTERN: Final = r"^[-._a-zA-Z0-9/]+$"  # noqa: S105 (a format)
-SECRET_TYPE_MAX: Final = 253
-DEFAULT_SECRET_TYPE: Final = "Opaque"  # noqa: S105 (a Secret type)
+
+class SecretType(StrEnum):
+    """Types of Secret the operator may write. Never a service-account token or a bootstrap
+    token: those grant identities, so writing one would let a tenant mint credentials."""
+
+    OPAQUE = "Opaque"
+    TLS = "kubernetes.io/tls"
+    BASIC_AUTH = "kubernetes.io/basic-auth"
+    SSH_AUTH = "kubernetes.io/ssh-auth"
+    DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+
+
+DEFAULT_SECRET_TYPE: Final = SecretType.OPAQUE.value
 
 KEY_LENGTH_MIN: Final = 1
 KEY_LENGTH_MAX: Final = 4096

@@ -30,11 +30,10 @@ from kuorum.models._limits import (
     MAX_SHARES,
     MAX_VERSION,
     MIN_ROTATION_INTERVAL_GO,
-    SECRET_TYPE_MAX,
-    SECRET_TYPE_PATTERN,
     SERVICE_ACCOUNT_ENTRY_MAX,
     SERVICE_ACCOUNT_ENTRY_PATTERN,
     Charset,
+    SecretType,
 )
 from kuorum.models._openapi import (
     Schema,
@@ -188,10 +187,16 @@ def _spec() -> Schema:
         "What to share and with whom: t-of-n sharing of values from one source.",
         {
             "threshold": integer(
-                "t: shares needed to recover a version; 1 to spec.shares. Immutable.",
+                "t: shares needed to recover a version; 2 to spec.shares (1 only with "
+                "spec.allowSingleCustodian). Immutable.",
                 minimum=1,
                 maximum=MAX_SHARES,
                 rules=[rule("self == oldSelf", _IMMUTABLE.format(field="spec.threshold"))],
+            ),
+            "allowSingleCustodian": boolean(
+                "Allow threshold 1, where any one share node alone holds the whole key "
+                "(no split at all). Off by default; say so only where one custodian is "
+                "what you want."
             ),
             "shares": integer(
                 f"n: nodes that each hold one share; up to {MAX_SHARES}. Immutable.",
@@ -239,14 +244,14 @@ def _spec() -> Schema:
                         max_length=DNS_SUBDOMAIN_MAX,
                     ),
                     "type": string(
-                        f"Secret type; default {DEFAULT_SECRET_TYPE}.",
-                        pattern=SECRET_TYPE_PATTERN,
-                        max_length=SECRET_TYPE_MAX,
+                        f"Secret type; default {DEFAULT_SECRET_TYPE}. Types that grant an "
+                        "identity (service-account or bootstrap tokens) are refused.",
+                        enum=SecretType,
                     ),
                 },
             ),
             "access": obj(
-                "Who may consume the secret; enforced by the webhook and by every node. "
+                "Who may consume the secret; enforced by the webhook when it admits a pod. "
                 "Absent: pods of this namespace, any service account.",
                 {
                     "namespaces": array(
@@ -279,6 +284,13 @@ def _spec() -> Schema:
             rule(
                 "self.threshold <= self.shares",
                 "spec.threshold must not exceed spec.shares",
+                field_path=".threshold",
+            ),
+            rule(
+                "self.threshold > 1 || "
+                "(has(self.allowSingleCustodian) && self.allowSingleCustodian)",
+                "spec.threshold is 1: any one share node alone would hold the whole key; "
+                "set it to 2 or more, or set spec.allowSingleCustodian: true",
                 field_path=".threshold",
             ),
             rule(

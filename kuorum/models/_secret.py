@@ -40,11 +40,10 @@ from kuorum.models._limits import (
     MAX_VERSION,
     MIN_ROTATION_INTERVAL,
     MIN_ROTATION_INTERVAL_GO,
-    SECRET_TYPE_MAX,
-    SECRET_TYPE_PATTERN,
     SERVICE_ACCOUNT_ENTRY_MAX,
     SERVICE_ACCOUNT_ENTRY_PATTERN,
     Charset,
+    SecretType,
 )
 from kuorum.models._selector import LabelSelector
 
@@ -345,14 +344,7 @@ class Target:
             else None
         )
         kind = (
-            read.string(
-                data,
-                "type",
-                where,
-                pattern=SECRET_TYPE_PATTERN,
-                max_length=SECRET_TYPE_MAX,
-                hint="a Secret type like Opaque",
-            )
+            str(read.choice(data, "type", where, SecretType))
             if read.present(data, "type")
             else DEFAULT_SECRET_TYPE
         )
@@ -431,6 +423,8 @@ class DecentralizedSecretSpec:
     rotation: Rotation | None = None
     target: Target = field(default_factory=Target)
     access: Access | None = None
+    allow_single_custodian: bool = False
+    """Threshold 1 means one node alone holds the whole key: allowed only when said so."""
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "spec") -> DecentralizedSecretSpec:
@@ -438,7 +432,16 @@ class DecentralizedSecretSpec:
         data = read.obj(
             data,
             where,
-            ("threshold", "shares", "nodeSelector", "source", "rotation", "target", "access"),
+            (
+                "threshold",
+                "shares",
+                "allowSingleCustodian",
+                "nodeSelector",
+                "source",
+                "rotation",
+                "target",
+                "access",
+            ),
         )
         shares = read.integer(data, "shares", where, minimum=1, maximum=MAX_SHARES)
         threshold = read.integer(data, "threshold", where, minimum=1, maximum=MAX_SHARES)
@@ -447,6 +450,14 @@ class DecentralizedSecretSpec:
                 f"{where}.threshold",
                 f"is {threshold}, more than {where}.shares ({shares})",
                 f"set {where}.threshold between 1 and {shares}",
+            )
+        single = read.boolean(data, "allowSingleCustodian", where, default=False)
+        if threshold == 1 and not single:
+            raise InvalidSpec(
+                f"{where}.threshold",
+                "is 1: any one share node alone would hold the whole key",
+                f"set {where}.threshold to 2 or more, or, if one custodian is what you "
+                f"want, set {where}.allowSingleCustodian: true",
             )
         source = Source.from_dict(data.get("source"), where=f"{where}.source")
         if source.sealed is not None:
@@ -476,6 +487,7 @@ class DecentralizedSecretSpec:
             access=Access.from_dict(data["access"], where=f"{where}.access")
             if read.present(data, "access")
             else None,
+            allow_single_custodian=single,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -492,6 +504,8 @@ class DecentralizedSecretSpec:
             "access": self.access,
         }
         out.update({k: v.to_dict() for k, v in optional.items() if v is not None})
+        if self.allow_single_custodian:
+            out["allowSingleCustodian"] = True
         return out
 
 

@@ -41,6 +41,7 @@ GENERATED: dict[str, Any] = {
 FROM_SECRET: dict[str, Any] = {
     "threshold": 1,
     "shares": 1,
+    "allowSingleCustodian": True,
     "source": {"fromSecret": {"name": "legacy", "deleteAfterImport": True}},
 }
 SEALED: dict[str, Any] = {
@@ -97,6 +98,11 @@ INVALID_SECRETS = [
     ),
     ("shares-above-16", changed(GENERATED, shares=17), "spec.shares"),
     ("threshold-zero", changed(GENERATED, threshold=0), "spec.threshold"),
+    (
+        "threshold-one-unasked",
+        changed(GENERATED, threshold=1),
+        "spec.allowSingleCustodian: true",
+    ),
     ("no-source", changed(GENERATED, source={}), "spec.source must set exactly one"),
     (
         "two-sources",
@@ -122,6 +128,16 @@ INVALID_SECRETS = [
         "key-name-repeated",
         changed(GENERATED, source__generate__keys=[{"name": "a"}, {"name": "a"}]),
         "spec.source.generate.keys[1]",
+    ),
+    (
+        "target-type-service-account-token",
+        changed(GENERATED, target__type="kubernetes.io/service-account-token"),
+        "spec.target.type",
+    ),
+    (
+        "target-type-bootstrap-token",
+        changed(GENERATED, target__type="bootstrap.kubernetes.io/token"),
+        "spec.target.type",
     ),
     (
         "charset-unknown",

@@ -113,6 +113,33 @@ def test_target_name_defaults_to_the_resource_name() -> None:
     assert DecentralizedSecret.from_object(obj).target_name == "db"
 
 
+@pytest.mark.parametrize(
+    "kind", ["kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token", "x/y"]
+)
+def test_a_target_type_outside_the_allowed_ones_is_refused_with_the_fix(kind: str) -> None:
+    """A token Secret grants an identity: a tenant must not make the operator write one."""
+    obj = {"metadata": {"namespace": "team-a", "name": "db"}, "spec": generated_spec()}
+    obj["spec"]["target"] = {"type": kind}
+    with pytest.raises(InvalidSpec) as refused:
+        DecentralizedSecret.from_object(obj)
+    assert "spec.target.type" in str(refused.value)
+    assert "kubernetes.io/tls" in str(refused.value)  # the fix lists what is allowed
+
+
+def test_threshold_one_needs_allow_single_custodian() -> None:
+    """One custodian is no split at all: a spec must say it means that."""
+    spec = {**generated_spec(), "threshold": 1}
+    with pytest.raises(InvalidSpec) as refused:
+        DecentralizedSecretSpec.from_dict(spec)
+    assert "spec.threshold" in str(refused.value)
+    assert "allowSingleCustodian: true" in str(refused.value)
+    allowed = DecentralizedSecretSpec.from_dict({**spec, "allowSingleCustodian": True})
+    assert allowed.allow_single_custodian and allowed.to_dict()["allowSingleCustodian"] is True
+    assert (
+        "allowSingleCustodian" not in DecentralizedSecretSpec.from_dict(generated_spec()).to_dict()
+    )
+
+
 def test_a_source_is_exactly_one_source() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         models.Source()

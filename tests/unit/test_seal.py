@@ -185,6 +185,10 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
     [
         (["--shares", "7", "--from-literal", "a=b"], "7 share nodes are needed but only 6"),
         (["--shares", "3", "--threshold", "4", "--from-literal", "a=b"], "--threshold 4 must"),
+        (
+            ["--shares", "3", "--threshold", "1", "--from-literal", "a=b"],
+            "--allow-single-custodian",
+        ),
         (["--shares", "3"], "nothing to seal"),
         (["--shares", "3", "--from-literal", "hunter2"], "argument 1 (not shown"),
         (["--shares", "3", "--from-literal", "a=1", "--from-literal", "a=2"], "given twice"),
@@ -196,6 +200,7 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
     ids=[
         "too-few-nodes",
         "t-above-n",
+        "t-one-unasked",
         "no-values",
         "no-equals",
         "twice",
@@ -217,6 +222,15 @@ def test_bad_input_is_refused_with_the_flag_and_the_fix(
     assert status == 2 and text == ""
     error = capsys.readouterr().err
     assert message in error and "hunter2" not in error
+
+
+def test_one_custodian_is_sealed_only_when_asked_for(tmp_path: Path, nodes_file: Path) -> None:
+    argv = ["--name", "db", "--threshold", "1", "--shares", "3", "--nodes", str(nodes_file)]
+    status, _, text = run_seal(tmp_path, *argv, "--allow-single-custodian", "--from-literal", "a=b")
+    assert status == 0
+    spec = yaml.safe_load(text)["spec"]
+    assert (spec["threshold"], spec["allowSingleCustodian"]) == (1, True)
+    assert DecentralizedSecret.from_object(yaml.safe_load(text)).spec.allow_single_custodian
 
 
 def test_a_broken_secret_manifest_is_refused_without_quoting_it(
