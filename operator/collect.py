@@ -1,8 +1,9 @@
 """Gather t valid shares of a version from the nodes, and open the payload.
 
-All chosen nodes are asked at once, each share sealed to a fresh ephemeral key of
-this collection; the first t shares that pass every check win and the other requests
-are cancelled. A share is valid only if the node's signature verifies under the key
+t of the chosen nodes are asked at once, each share sealed to a fresh ephemeral key of
+this collection, and one more node for each that does not answer or sends a bad share:
+no more shares leave their nodes than are needed, and a release is logged only where
+one was asked for. A share is valid only if the node's signature verifies under the key
 pinned when the version was dealt, its commitments are the pinned ones (by digest),
 and it verifies against them. A node that fails a check is reported as bad, by name.
 """
@@ -59,12 +60,17 @@ async def collect(
     commitments_digest: str,
     identity: str,
 ) -> Collected:
-    """Ask every node, verify as answers arrive, stop at t valid shares."""
+    """Ask t nodes, and one more for each that fails or lies, until t shares are valid."""
     ephemeral = EncryptionPrivateKey.generate()
     public = ephemeral.public_key()
-    tasks = {
-        asyncio.create_task(
-            s.client.release(
+    waiting = list(reversed(sources))
+    tasks: dict[asyncio.Task[Released], Source] = {}
+    pending: set[asyncio.Task[Released]] = set()
+
+    def ask_next() -> None:
+        if waiting:
+            source = waiting.pop()
+            request = source.client.release(
                 namespace,
                 name,
                 version,
@@ -72,24 +78,28 @@ async def collect(
                 kem=public.kem,
                 reason=RELEASE_REASON,
             )
-        ): s
-        for s in sources
-    }
+            task = asyncio.create_task(request)
+            tasks[task] = source
+            pending.add(task)
+
+    for _ in range(threshold):
+        ask_next()
     valid: dict[int, sharing.Share] = {}
     bad: list[str] = []
     unreachable: list[str] = []
     commitments: sharing.Commitments | None = None
     payloads: list[bytes] = []
-    pending = set(tasks)
     try:
         while pending and len(valid) < threshold:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            pending.difference_update(done)
             for task in done:
                 source = tasks[task]
                 try:
                     released = task.result()
                 except NodeError:
                     unreachable.append(source.client.name)
+                    ask_next()
                     continue
                 context = ShareContext(
                     namespace, name, version, released.index, identity, "release"
@@ -97,6 +107,7 @@ async def collect(
                 share = _check(released, ephemeral, context, source.signing_key, commitments_digest)
                 if share is None:
                     bad.append(source.client.name)
+                    ask_next()
                     continue
                 valid[share.index] = share
                 commitments = commitments or sharing.Commitments.from_bytes(released.commitments)

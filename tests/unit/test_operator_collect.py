@@ -1,0 +1,79 @@
+"""Collection asks t nodes, and one more only for each that fails: no share leaves a node
+that is not needed (each release is a ledger entry and a share in flight)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from kuorum.operator.collect import Collected, Source, collect
+from kuorum.operator.nodeclient import NodeClient, NodeError
+
+
+class FakeNode:
+    """A node that either never answers (until cancelled) or refuses at once."""
+
+    def __init__(self, name: str, *, refuses: bool, asked: list[str]) -> None:
+        self.name = name
+        self._refuses = refuses
+        self._asked = asked
+
+    async def release(self, *_: Any, **__: Any) -> Any:
+        self._asked.append(self.name)
+        if self._refuses:
+            raise NodeError(self.name, "unreachable", "connection refused")
+        await asyncio.Event().wait()
+
+
+def sources(*refusing: bool, asked: list[str]) -> list[Source]:
+    nodes = [FakeNode(f"n{i}", refuses=r, asked=asked) for i, r in enumerate(refusing)]
+    return [Source(cast(NodeClient, n), bytes(32)) for n in nodes]
+
+
+def run(found: list[Source], threshold: int) -> asyncio.Task[Collected]:
+    return asyncio.ensure_future(
+        collect(
+            found,
+            namespace="team-a",
+            name="db",
+            version=1,
+            threshold=threshold,
+            commitments_digest="00" * 32,
+            identity="operator",
+        )
+    )
+
+
+def test_only_t_nodes_are_asked_while_they_may_still_answer() -> None:
+    async def scenario() -> list[str]:
+        asked: list[str] = []
+        task = run(sources(False, False, False, False, False, asked=asked), 3)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+        return asked
+
+    assert asyncio.run(scenario()) == ["n0", "n1", "n2"]
+
+
+def test_each_node_that_fails_brings_in_the_next() -> None:
+    async def scenario() -> tuple[list[str], Collected]:
+        asked: list[str] = []
+        collected = await run(sources(True, True, True, True, True, asked=asked), 3)
+        return asked, collected
+
+    asked, collected = asyncio.run(scenario())
+    assert asked == ["n0", "n1", "n2", "n3", "n4"]
+    assert collected.data is None and sorted(collected.unreachable) == asked
+
+
+def test_a_failure_asks_one_more_not_all() -> None:
+    async def scenario() -> list[str]:
+        asked: list[str] = []
+        task = run(sources(True, False, False, False, False, asked=asked), 3)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+        return asked
+
+    assert asyncio.run(scenario()) == ["n0", "n1", "n2", "n3"]
