@@ -1,16 +1,19 @@
 """Gather t valid shares of a version from the nodes, and open the payload.
 
-t of the chosen nodes are asked at once, each share sealed to a fresh ephemeral key of
-this collection, and one more node for each that does not answer or sends a bad share:
-no more shares leave their nodes than are needed, and a release is logged only where
-one was asked for. A share is valid only if the node's signature verifies under the key
-pinned when the version was dealt, its commitments are the pinned ones (by digest),
-and it verifies against them. A node that fails a check is reported as bad, by name.
+t of the chosen nodes, drawn at random, are asked at once, each share sealed to a fresh
+ephemeral key of this collection, and one more node for each that does not answer or
+sends a bad share: no more shares leave their nodes than are needed, a release is logged
+only where one was asked for, and a node that lies is asked sooner or later.
+
+A share is valid only if the node's signature verifies under the key pinned when the
+version was dealt, its commitments are the pinned ones (by digest), and it verifies
+against them. A node that fails a check is reported as bad, by name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +32,7 @@ from kuorum.nodeapi import Released
 from kuorum.operator.nodeclient import NodeClient, NodeError
 
 RELEASE_REASON = "materialize the target Secret"
+_RANDOM = secrets.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ async def collect(
     """Ask t nodes, and one more for each that fails or lies, until t shares are valid."""
     ephemeral = EncryptionPrivateKey.generate()
     public = ephemeral.public_key()
-    waiting = list(reversed(sources))
+    # A random t: load spreads over the nodes, and a node that lies is asked sooner or later.
+    waiting = _RANDOM.sample(list(sources), len(sources))
     tasks: dict[asyncio.Task[Released], Source] = {}
     pending: set[asyncio.Task[Released]] = set()
 
