@@ -44,16 +44,23 @@ def run(found: list[Source], threshold: int) -> asyncio.Task[Collected]:
     )
 
 
-def test_only_t_nodes_are_asked_while_they_may_still_answer() -> None:
+def asked_first(*refusing: bool, threshold: int = 3) -> list[str]:
+    """The nodes a collection has asked once every request that can finish has finished
+    (the others never answer), in order."""
+
     async def scenario() -> list[str]:
         asked: list[str] = []
-        task = run(sources(False, False, False, False, False, asked=asked), 3)
+        task = run(sources(*refusing, asked=asked), threshold)
         for _ in range(20):
             await asyncio.sleep(0)
         task.cancel()
         return asked
 
-    asked = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_only_t_nodes_are_asked_while_they_may_still_answer() -> None:
+    asked = asked_first(False, False, False, False, False)
     assert len(asked) == len(set(asked)) == 3
 
 
@@ -69,27 +76,11 @@ def test_each_node_that_fails_brings_in_the_next() -> None:
 
 
 def test_a_failure_asks_one_more_not_all() -> None:
-    async def scenario() -> list[str]:
-        asked: list[str] = []
-        task = run(sources(True, True, False, False, False, asked=asked), 3)
-        for _ in range(20):
-            await asyncio.sleep(0)
-        task.cancel()
-        return asked
-
-    asked = asyncio.run(scenario())
+    asked = asked_first(True, True, False, False, False)
     refused = {"n0", "n1"} & set(asked)
     assert len(asked) == len(set(asked)) == 3 + len(refused)
 
 
 def test_the_t_asked_are_drawn_at_random_so_every_node_is_asked_in_time() -> None:
-    async def first_asked() -> frozenset[str]:
-        asked: list[str] = []
-        task = run(sources(False, False, False, False, False, asked=asked), 3)
-        for _ in range(20):
-            await asyncio.sleep(0)
-        task.cancel()
-        return frozenset(asked)
-
-    seen = {asyncio.run(first_asked()) for _ in range(60)}
+    seen = {frozenset(asked_first(False, False, False, False, False)) for _ in range(60)}
     assert set().union(*seen) == {"n0", "n1", "n2", "n3", "n4"}
