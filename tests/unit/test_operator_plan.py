@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from nodekit import keyed_view, sealed_to
 
 from kuorum.envelope import NodeKeys
 from kuorum.models import (
@@ -27,7 +27,6 @@ from kuorum.operator import plan
 from kuorum.operator.collect import Collected
 from kuorum.operator.dealing import Dealt
 from kuorum.placement import NodeView
-from kuorum.sealing import Recipient, seal
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GENERATE = {"generate": {"keys": [{"name": "password"}]}}
@@ -159,27 +158,11 @@ def test_a_pending_generated_version_is_abandoned_and_a_fresh_number_dealt() -> 
 
 
 KEYS = {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(3)}
-SEALED_VIEWS = {
-    n: replace(
-        node(n),
-        signing_key=k.public().signing.public_bytes_raw(),
-        encryption_key=k.public().encryption.to_bytes(),
-    )
-    for n, k in KEYS.items()
-}
+SEALED_VIEWS = {n: keyed_view(n, k) for n, k in KEYS.items()}
 
 
 def sealed_secret(version: int) -> DecentralizedSecret:
-    sealed = seal(
-        {"k": b"v"},
-        namespace="ns",
-        name="db",
-        version=version,
-        threshold=2,
-        recipients=[Recipient(n, k.public()) for n, k in KEYS.items()],
-        sealer=ed25519.Ed25519PrivateKey.generate(),
-    )
-    return secret({"sealed": sealed.to_dict()})
+    return secret({"sealed": sealed_to(KEYS, version).to_dict()})
 
 
 def test_a_pending_sealed_version_is_resumed_not_abandoned() -> None:

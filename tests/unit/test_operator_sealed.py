@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from nodekit import keyed_view, sealed_to
 
 from kuorum.envelope import NodeKeys
 from kuorum.models import (
@@ -22,36 +22,12 @@ from kuorum.models import (
 )
 from kuorum.operator.plan import Forward, Wait, forward
 from kuorum.placement import NodeView
-from kuorum.sealing import Recipient, seal
 
 KEYS = {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(3)}
 
 
-def node_view(name: str, keys: NodeKeys, *, usable: bool = True) -> NodeView:
-    public = keys.public()
-    return NodeView(
-        name=name,
-        zone="z",
-        labels={},
-        endpoint=f"https://{name}:8443",
-        certificate="",
-        signing_key=public.signing.public_bytes_raw(),
-        encryption_kem=public.encryption.kem,
-        encryption_key=public.encryption.to_bytes(),
-        usable=usable,
-    )
-
-
 def sealed_secret(version: int = 3) -> DecentralizedSecret:
-    sealed = seal(
-        {"k": b"v"},
-        namespace="ns",
-        name="db",
-        version=version,
-        threshold=2,
-        recipients=[Recipient(n, k.public()) for n, k in KEYS.items()],
-        sealer=ed25519.Ed25519PrivateKey.generate(),
-    )
+    sealed = sealed_to(KEYS, version)
     return DecentralizedSecret(
         "ns", "db", DecentralizedSecretSpec(threshold=2, shares=3, source=Source(sealed=sealed))
     )
@@ -59,7 +35,7 @@ def sealed_secret(version: int = 3) -> DecentralizedSecret:
 
 def views(replaced: dict[str, NodeView] | None = None) -> dict[str, NodeView]:
     """Every node as sealed to, Ready, except the views in ``replaced``."""
-    return {n: node_view(n, k) for n, k in KEYS.items()} | (replaced or {})
+    return {n: keyed_view(n, k) for n, k in KEYS.items()} | (replaced or {})
 
 
 def plan(
@@ -92,13 +68,13 @@ def test_the_sealed_version_goes_to_exactly_its_nodes_unopened() -> None:
         (SecretStatus(version=5), None, Reason.INVALID_SPEC, "--version 6"),
         (
             SecretStatus(),
-            {"node-1": node_view("node-1", NodeKeys.generate(kem="X25519"))},
+            {"node-1": keyed_view("node-1", NodeKeys.generate(kem="X25519"))},
             Reason.NODE_KEY_CHANGED,
             "node-1: sealed to keys",
         ),
         (
             SecretStatus(),
-            {"node-2": node_view("node-2", KEYS["node-2"], usable=False)},
+            {"node-2": keyed_view("node-2", KEYS["node-2"], usable=False)},
             Reason.WAITING_FOR_NODES,
             "ShareNodes node-2, which are not Ready",
         ),
