@@ -7,7 +7,8 @@ database (opening and verifying a share, re-sealing it) runs in other threads.
 Order of effects, the promises of the API:
 
 - store: verify, then one transaction (entry + checkpoint + share), then the receipt;
-- release: one transaction (entry + checkpoint), then the share is re-sealed and sent;
+- release: the share is re-sealed, then one transaction (entry + checkpoint), then it is
+  sent; a recipient key it cannot be sealed to is a logged refusal, not a release;
 - destroy: one transaction (entry + checkpoint + erase), then the answer.
 """
 
@@ -27,6 +28,7 @@ from kuorum import sharing
 from kuorum.envelope import (
     EncryptionPublicKey,
     EnvelopeError,
+    InvalidKey,
     NodeKeys,
     SealedShare,
     ShareContext,
@@ -256,7 +258,7 @@ class Custody:
     # -- release -----------------------------------------------------------------------
 
     async def release(self, slot: Slot, body: ReleaseRequest, *, actor: str) -> Released:
-        """Ledger first, then the share re-sealed to the caller's ephemeral key."""
+        """Re-seal, then ledger, then answer: only a share that really leaves is logged."""
         try:
             recipient = EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
         except (EnvelopeError, ValueError) as error:
@@ -264,20 +266,32 @@ class Custody:
                 f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
                 "send a fresh public key of a supported KEM"
             ) from None
-        held = await self._write(self._release_locked, slot, body, recipient, actor)
-        sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
+        held = await self._write(self._held, slot)
+        try:
+            sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
+        except BadRequest as error:
+            await self.refuse(action="release", slot=slot, actor=actor, reason=str(error))
+            raise
+        await self._write(self._release_locked, slot, held, recipient, body.reason, actor)
         return Released(held.index, held.threshold, sealed, held.commitments, held.payload)
 
-    def _release_locked(
-        self, slot: Slot, body: ReleaseRequest, recipient: EncryptionPublicKey, actor: str
-    ) -> StoredShare:
+    def _held(self, slot: Slot) -> StoredShare:
         held = self._storage.share(slot.namespace, slot.name, slot.version)
         if held is None:
             raise NotFound(f"node {self._node} holds no share of {slot}")
-        reason = (
-            f"{body.reason}; sealed to {recipient.kem} key "
-            f"{recipient.fingerprint_bytes().hex()[:16]}"
-        )
+        return held
+
+    def _release_locked(
+        self,
+        slot: Slot,
+        held: StoredShare,
+        recipient: EncryptionPublicKey,
+        why: str,
+        actor: str,
+    ) -> None:
+        if self._held(slot).digest != held.digest:  # destroyed (and re-dealt) while re-sealing
+            raise NotFound(f"node {self._node} no longer holds the share of {slot} it sealed")
+        reason = f"{why}; sealed to {recipient.kem} key {recipient.fingerprint_bytes().hex()[:16]}"
         self._append(
             entry(
                 EntryKind.SHARE_RELEASED,
@@ -287,7 +301,6 @@ class Custody:
                 reason=reason,
             )
         )
-        return held
 
     def _reseal(
         self, slot: Slot, held: StoredShare, recipient: EncryptionPublicKey, actor: str
@@ -302,9 +315,16 @@ class Custody:
         if self._unsafe_corrupt_releases:  # a lying node, for fault drills
             share = sharing.Share(share.index, value=share.blinding, blinding=share.value)
         context = self._context(slot, held.index, actor, "release")
-        return seal_share(
-            share, recipient=recipient, context=context, sender=self._keys.signing
-        ).to_bytes()
+        try:
+            sealed_again = seal_share(
+                share, recipient=recipient, context=context, sender=self._keys.signing
+            )
+        except InvalidKey as error:  # e.g. a low-order X25519 point: the caller's key
+            raise BadRequest(
+                f"field 'recipientKey' of the release of {slot}: {error}; "
+                "send a freshly generated public key"
+            ) from None
+        return sealed_again.to_bytes()
 
     # -- destroy -----------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Created on first start, reused afterwards: the keys are what the operator pins and
 what the ledger is signed with, so losing them makes a new node as far as anyone can
-tell. Everything secret is written with mode 0600 inside a 0700 data directory.
+tell. Everything secret is written with mode 0600 inside a 0700 data directory, and a
+node whose keys have since become readable by others (e.g. an fsGroup chmod of the
+volume) refuses to start rather than serve with keys it cannot vouch for.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime
 import logging
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kuorum.envelope import NodeKeys
+from kuorum.errors import UserError
 from kuorum.files import write_private
 from kuorum.node.tls import certificate_names, make_certificate
 
@@ -49,6 +53,8 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     keys_dir = data_dir / KEYS_DIRECTORY
+    certificate_path, key_path = data_dir / TLS_CERTIFICATE, data_dir / TLS_KEY
+    _check_private(keys_dir, key_path)
     if not keys_dir.exists():
         keys = NodeKeys.generate(kem=kem)
         _save_whole(keys, keys_dir)
@@ -64,7 +70,6 @@ def load_or_create(data_dir: Path, *, name: str, kem: str, sans: tuple[str, ...]
                 keys.encryption.kem,
                 kem,
             )
-    certificate_path, key_path = data_dir / TLS_CERTIFICATE, data_dir / TLS_KEY
     if not _usable_certificate(certificate_path, key_path, sans):
         certificate, private_key = make_certificate(
             name, sans, now=datetime.datetime.now(datetime.UTC)
@@ -83,12 +88,31 @@ def _save_whole(keys: NodeKeys, keys_dir: Path) -> None:
     staging = keys_dir.with_name(f".{keys_dir.name}.new")
     shutil.rmtree(staging, ignore_errors=True)
     keys.save(staging)
+    os.chmod(staging, 0o700)  # exactly: no setgid or other bits inherited from the parent
     os.replace(staging, keys_dir)
     directory = os.open(keys_dir.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _check_private(keys_dir: Path, key_path: Path) -> None:
+    """Refuse keys others can read or write: they may have been read, or replaced."""
+    paths = [keys_dir, *sorted(keys_dir.iterdir())] if keys_dir.is_dir() else []
+    for path in [*paths, key_path]:
+        if not path.exists():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            what, private = ("directory", "700") if path.is_dir() else ("file", "600")
+            raise UserError(
+                f"node key {what} {path} has mode {mode:04o}: its group or others can "
+                f"read or write it, so the node will not start. Fix: chmod {private} {path}; "
+                "on Kubernetes keep --data-dir below the volume root with "
+                "fsGroupChangePolicy: OnRootMismatch (as the Helm chart does), so the "
+                "kubelet does not add group permissions again"
+            )
 
 
 def _usable_certificate(certificate_path: Path, key_path: Path, sans: tuple[str, ...]) -> bool:

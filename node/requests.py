@@ -13,6 +13,11 @@ from typing import Any
 from kuorum.models import is_dns_label, is_dns_subdomain
 from kuorum.node.errors import BadRequest
 
+MAX_DIGITS = 18
+"""Longest integer in a path or query: it fits int64 (and SQLite), versions and ledger
+indices never get near it, and ``int()`` never sees thousands of digits."""
+MAX_INTEGER = 10**MAX_DIGITS - 1
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -38,16 +43,31 @@ def secret_ref(namespace: str, name: str) -> tuple[str, str]:
 def slot(namespace: str, name: str, version: str) -> Slot:
     """Check a share slot from the path."""
     namespace, name = secret_ref(namespace, name)
-    if not version.isdigit() or int(version) < 1:
+    number = _integer(version)
+    if number is None or number < 1:
         raise BadRequest(
-            f"version {version[:20]!r} of {namespace}/{name} must be a positive integer"
+            f"version {version[:20]!r} of {namespace}/{name} must be an integer "
+            f"from 1 to {MAX_INTEGER}"
         )
-    return Slot(namespace, name, int(version))
+    return Slot(namespace, name, number)
 
 
 def int_query(query: Any, field: str, *, minimum: int = 0) -> int:
     """An integer query parameter, e.g. ``?start=0``."""
-    value = query.get(field)
-    if value is None or not value.isdigit() or int(value) < minimum:
-        raise BadRequest(f"query parameter {field!r} must be an integer >= {minimum}")
-    return int(value)
+    value = _integer(query.get(field))
+    if value is None or value < minimum:
+        raise BadRequest(
+            f"query parameter {field!r} must be an integer from {minimum} to {MAX_INTEGER}"
+        )
+    return value
+
+
+def _integer(text: str | None) -> int | None:
+    """``text`` as an integer if it is 1 to :data:`MAX_DIGITS` ASCII digits, else None.
+
+    ``str.isdigit`` alone passes superscripts such as '²' (``int()`` then raises) and
+    other scripts' digits (``int()`` reads them).
+    """
+    if text is None or len(text) > MAX_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
