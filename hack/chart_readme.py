@@ -97,7 +97,6 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
     "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
     "image.digest": {"pattern": "^(sha256:[0-9a-f]{64})?$"},
     "operator.replicas": {"minimum": 1},
-    "operator.nodeTokenExpirationSeconds": {"minimum": 600},
     "webhook.replicas": {"minimum": 1},
     "webhook.timeoutSeconds": {"minimum": 1, "maximum": 30},
     "webhook.failurePolicy": {"enum": ["Fail", "Ignore"]},

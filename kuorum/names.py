@@ -21,8 +21,17 @@ OPERATOR_ACCOUNT: Final = "kuorum-operator"
 NODE_ACCOUNT: Final = "kuorum-node"
 WEBHOOK_ACCOUNT: Final = "kuorum-webhook"
 
-NODE_TOKEN_AUDIENCE: Final = "kuorum.io/node"
-"""Audience of the service-account tokens the operator presents to share nodes."""
+NODE_AUDIENCE_PREFIX: Final = f"{GROUP}/node/"
+"""Audiences of node credentials: the prefix, then the node's name."""
+
+
+def node_audience(node: str) -> str:
+    """The one audience node ``node`` accepts: a token for one node is useless at another."""
+    return f"{NODE_AUDIENCE_PREFIX}{node}"
+
+
+POD_NAME_EXTRA: Final = "authentication.kubernetes.io/pod-name"
+"""The user-info extra the apiserver adds for a token bound to a pod: that pod's name."""
 
 SERVICE_ACCOUNT_PREFIX: Final = "system:serviceaccount:"
 """How the apiserver names a ServiceAccount in a TokenReview: prefix, namespace, ':', name."""

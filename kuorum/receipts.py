@@ -1,8 +1,9 @@
 """Store receipts: a node's signed word that it holds one share of one secret version.
 
-The node signs; :meth:`Receipt.verify` checks one against the node's ``spec.signingKey``
-(the operator does not check store receipts yet), and the format lives in the core so
-both sides can reach it. Signed bytes:
+The node signs; :func:`check` is what the operator does with every receipt before it
+commits a version (the right node, secret, version and index, digests of exactly what was
+sent, signed by the node's pinned ``spec.signingKey``), and the format lives in the core
+so both sides can reach it. Signed bytes:
 ``b"kuorum/receipt/v1\\n"`` followed by the canonical JSON of the receipt (sorted keys,
 no whitespace, UTF-8); the label keeps a receipt signature from meaning anything else.
 """
@@ -122,3 +123,34 @@ _FIELDS = (
     ("payloadSha256", "payload_sha256", str),
     ("ledgerIndex", "ledger_index", int),
 )
+
+
+def check(answer: object, signature: bytes, key: bytes, expected: Receipt) -> Receipt:
+    """The receipt in ``answer`` if it acknowledges exactly ``expected`` (its ledger index
+    aside) under the Ed25519 public ``key``; else :class:`InvalidReceipt` naming the field."""
+    receipt = Receipt.from_dict(answer)
+    for field in _ACKNOWLEDGED:
+        if getattr(receipt, field) != getattr(expected, field):
+            raise InvalidReceipt(
+                f"the receipt of node {expected.node} for {expected.namespace}/{expected.name} "
+                f"version {expected.version} acknowledges another {field}"
+            )
+    try:
+        public = ed25519.Ed25519PublicKey.from_public_bytes(key)
+    except ValueError:
+        raise InvalidReceipt(f"node {expected.node} has no valid signing key") from None
+    receipt.verify(signature, public)
+    return receipt
+
+
+_ACKNOWLEDGED = (
+    "node",
+    "namespace",
+    "name",
+    "version",
+    "index",
+    "sealed_share_sha256",
+    "commitments_sha256",
+    "payload_sha256",
+)
+"""Receipt fields that must match what was sent (the ledger index is the node's own)."""

@@ -1,11 +1,13 @@
-"""Who may store, release and destroy shares: bearer tokens checked by TokenReview.
+"""Who may store, release and destroy shares: per-node bearer tokens checked by TokenReview.
 
-The operator presents a service-account token bound to ``kuorum.io/node``. The node
-asks the apiserver (TokenReview) and remembers a positive answer for a short time,
-never past the token's own expiry, so a warm cache costs no API call per request.
-Only the configured operator identity passes; everyone else is refused with a reason
-the caller can act on. Tokens are never logged, stored or echoed; the cache is keyed
-by their SHA-256.
+Each node accepts only tokens whose audience is its own (``kuorum.io/node/<name>``), so
+a token the operator sent to one node is refused by every other: a node that replays
+what it received gets nothing from its peers. Cheap checks come first (JWT shape,
+audience, expiry, tokens refused a moment ago), so an anonymous flood costs no
+TokenReview; the reviews that do run are bounded in number at once. A positive answer
+is trusted for a few seconds only, never past the token's own expiry, so a deleted
+ServiceAccount stops working promptly. Tokens are never logged, stored or echoed; the
+caches are keyed by their SHA-256.
 """
 
 from __future__ import annotations
@@ -18,19 +20,24 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kuorum.errors import KuorumError
 from kuorum.kube.tokenreview import Review
-from kuorum.names import NODE_TOKEN_AUDIENCE
 
-CACHE_SECONDS = 60.0
-"""Longest time a positive TokenReview is trusted without asking again."""
+REFUSED_SECONDS = 30.0
+"""How long a token TokenReview refused is refused again without asking."""
 
 CACHE_LIMIT = 4096
-"""Entries kept at most; the cache is emptied when full (tokens are few and long-lived)."""
+"""Entries kept at most per cache; a full cache is emptied (tokens are few and long-lived)."""
 
-Reviewer = Callable[[str], Review]
-"""Blocking TokenReview call for the node audience (run in a thread)."""
+REVIEWS_AT_ONCE = 4
+"""TokenReviews in flight at most: a flood of plausible tokens queues, the apiserver does not."""
+
+V = TypeVar("V")
+
+Reviewer = Callable[[str, str], Review]
+"""Blocking TokenReview call ``(token, audience)`` (run in a thread)."""
 
 
 class Refused(KuorumError):
@@ -50,35 +57,33 @@ class Caller:
     username: str
 
 
-def token_claims(token: str) -> dict[str, object]:
-    """Decode a JWT payload WITHOUT verifying it: only to bound the cache and word errors."""
+def token_claims(token: str) -> dict[str, object] | None:
+    """Decode a JWT payload WITHOUT verifying it (None if it is no JWT): only to refuse
+    cheaply and to word errors; TokenReview decides."""
     parts = token.split(".")
     if len(parts) != 3:
-        return {}
+        return None
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (ValueError, binascii.Error):
-        return {}
-    return claims if isinstance(claims, dict) else {}
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
-def _unauthenticated_reason(claims: dict[str, object], now: float) -> str:
-    """Say why a token failed, from its unverified claims, as a hint the caller can use."""
+def _precheck(claims: dict[str, object] | None, audience: str, now: float) -> str | None:
+    """Why the token cannot pass TokenReview, judged from its unverified claims, or None."""
+    hint = f"request a token with audience {audience} (TokenRequest spec.audiences)"
+    if claims is None:
+        return f"the bearer token is not a service-account token (JWT); {hint}"
     audiences = claims.get("aud")
     audience_list = audiences if isinstance(audiences, list) else [audiences]
-    if audiences is not None and NODE_TOKEN_AUDIENCE not in audience_list:
-        return (
-            f"token is not meant for audience {NODE_TOKEN_AUDIENCE}; request one with "
-            f"audience {NODE_TOKEN_AUDIENCE} (TokenRequest spec.audiences)"
-        )
+    if audience not in audience_list:
+        return f"token is not meant for this node (audience {audience}); {hint}"
     expiry = claims.get("exp")
-    if isinstance(expiry, int | float) and expiry <= now:
-        return "token has expired; request a fresh service-account token"
-    return (
-        "token was not accepted by TokenReview (invalid, expired, or its ServiceAccount "
-        "was deleted); request a fresh service-account token"
-    )
+    if not isinstance(expiry, int | float) or expiry <= now:
+        return f"token has expired or has no expiry; {hint}"
+    return None
 
 
 class TokenAuthenticator:
@@ -88,30 +93,44 @@ class TokenAuthenticator:
         self,
         reviewer: Reviewer,
         *,
+        audience: str,
         operator_identity: str,
-        cache_seconds: float = CACHE_SECONDS,
+        cache_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._reviewer = reviewer
+        self.audience = audience
         self.operator_identity = operator_identity
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._cache: dict[bytes, tuple[str, float]] = {}
+        self._accepted: dict[bytes, tuple[str, float]] = {}
+        self._refused: dict[bytes, float] = {}
+        self._reviews = asyncio.Semaphore(REVIEWS_AT_ONCE)
 
     async def authenticate(self, authorization: str | None) -> Caller:
         """Return the caller for a ``Bearer`` header, or raise :class:`Refused` (401)."""
-        token = _bearer(authorization)
+        token = _bearer(authorization, self.audience)
         key = hashlib.sha256(token.encode()).digest()
         now = self._clock()
-        cached = self._cache.get(key)
-        if cached is not None and now < cached[1]:
-            return Caller(cached[0])
-        self._cache.pop(key, None)
-        review = await asyncio.to_thread(self._reviewer, token)
+        accepted = self._accepted.get(key)
+        if accepted is not None and now < accepted[1]:
+            return Caller(accepted[0])
+        self._accepted.pop(key, None)
         claims = token_claims(token)
+        reason = _precheck(claims, self.audience, now)
+        if reason is not None:
+            raise Refused(401, reason)
+        assert claims is not None
+        if self._refused.get(key, 0.0) > now:
+            raise Refused(401, self._review_refusal())
+        async with self._reviews:
+            review = await asyncio.to_thread(self._reviewer, token, self.audience)
         if not review.authenticated or review.username is None:
-            raise Refused(401, _unauthenticated_reason(claims, now))
-        self._remember(key, review.username, claims, now)
+            _put(self._refused, key, now + REFUSED_SECONDS)
+            raise Refused(401, self._review_refusal())
+        until = min(now + self._cache_seconds, float(claims["exp"]))  # type: ignore[arg-type]
+        if until > now:
+            _put(self._accepted, key, (review.username, until))
         return Caller(review.username)
 
     async def authorize_operator(self, authorization: str | None) -> Caller:
@@ -126,25 +145,26 @@ class TokenAuthenticator:
             )
         return caller
 
-    def _remember(self, key: bytes, username: str, claims: dict[str, object], now: float) -> None:
-        until = now + self._cache_seconds
-        expiry = claims.get("exp")
-        if isinstance(expiry, int | float):
-            until = min(until, float(expiry))
-        if until <= now:
-            return
-        if len(self._cache) >= CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = (username, until)
+    def _review_refusal(self) -> str:
+        return (
+            "token was not accepted by TokenReview (invalid, revoked, or its ServiceAccount "
+            f"or pod was deleted); request a fresh token with audience {self.audience}"
+        )
 
 
-def _bearer(authorization: str | None) -> str:
+def _put(cache: dict[bytes, V], key: bytes, value: V) -> None:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def _bearer(authorization: str | None, audience: str) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Refused(
             401,
             f"no bearer token; send 'Authorization: Bearer <token>' with a "
-            f"service-account token for audience {NODE_TOKEN_AUDIENCE}",
+            f"service-account token for audience {audience}",
         )
     return token

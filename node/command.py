@@ -6,7 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kuorum.node.settings import DEFAULT_OPERATOR_IDENTITY, NodeSettings
+from kuorum.node.settings import (
+    DEFAULT_OPERATOR_IDENTITY,
+    DEFAULT_TOKEN_CACHE_SECONDS,
+    NodeSettings,
+)
 
 KEMS = ("MLKEM768_X25519", "X25519")
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 - recognised to demand --endpoint, not bound
@@ -80,9 +84,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--token-cache-seconds",
         type=float,
-        default=60.0,
+        default=DEFAULT_TOKEN_CACHE_SECONDS,
         metavar="SECONDS",
-        help="longest a positive TokenReview is reused, never past the token's expiry (default 60)",
+        help="longest a positive TokenReview is reused, never past the token's expiry: how long "
+        "a deleted ServiceAccount's token still works (default %(default)s)",
     )
     parser.add_argument(
         "--unsafe-corrupt-releases",

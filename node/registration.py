@@ -1,9 +1,10 @@
 """Keep this node's ShareNode current: register at start, then heartbeat its status.
 
 The ShareNode is how the operator, peers and ``kuorum ledger verify`` find the node and
-pin its keys and TLS certificate. A key that differs from the registered one means the
-node lost its data directory (or something worse): that is logged loudly, and clients
-that pinned the old key refuse the new one.
+pin its keys and TLS certificate. Its keys never change in place (the CRD refuses it): a
+node whose keys differ from the registered ones lost its data directory (or something
+worse), stays unregistered and not Ready, and says so until an administrator re-keys it
+(``kuorum nodes rekey``, which deletes the ShareNode; the node then registers anew).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from kubernetes import client
 
+from kuorum.errors import KuorumError
 from kuorum.kube.errors import brief
 from kuorum.kube.sharenodes import get_share_node, patch_share_node_status, register_share_node
 from kuorum.models import (
@@ -33,6 +35,14 @@ log = logging.getLogger("kuorum.node.registration")
 
 REGISTRATION_RETRY = 5.0
 """Longest wait between registration attempts (seconds): readiness waits on it."""
+
+PINNED = ("signingKey", "encryptionKey", "tlsCertificate")
+"""ShareNode spec fields that clients pin and the CRD keeps immutable."""
+
+
+class KeysChanged(KuorumError):
+    """The registered ShareNode names keys other than this node's."""
+
 
 StatusSource = Callable[[], Awaitable[ShareNodeStatus]]
 """Returns the node's counters and checkpoint; conditions and heartbeat time are added."""
@@ -57,16 +67,14 @@ class Registration:
         existing = await asyncio.to_thread(get_share_node, self._api, self._name)
         if existing is not None:
             old = existing.get("spec") or {}
-            for field in ("signingKey", "encryptionKey"):
-                if old.get(field) not in (None, spec[field]):
-                    log.error(
-                        "ShareNode %s: spec.%s changes from the registered key to a new "
-                        "one (data directory lost or replaced?); clients that pinned the "
-                        "old key will refuse this node until an administrator re-trusts "
-                        "it",
-                        self._name,
-                        field,
-                    )
+            changed = [f for f in PINNED if old.get(f) not in (None, spec[f])]
+            if changed:
+                raise KeysChanged(
+                    f"ShareNode {self._name} is registered with other {', '.join(changed)} "
+                    "than this node's (data directory lost or replaced?); the node stays "
+                    "unregistered until an administrator runs "
+                    f"'kuorum nodes rekey {self._name}'"
+                )
             for condition in (existing.get("status") or {}).get("conditions") or []:
                 with contextlib.suppress(KeyError, ValueError):
                     self._conditions.append(Condition.from_dict(condition))
@@ -88,22 +96,29 @@ class Registration:
         await asyncio.to_thread(patch_share_node_status, self._api, self._name, status.to_dict())
 
     async def run(self, interval: float) -> None:
-        """Register (retrying until the apiserver answers), then heartbeat forever."""
+        """Register (retrying until the apiserver answers), then heartbeat forever;
+        register again when the ShareNode was deleted (a re-key)."""
         retry = min(interval, REGISTRATION_RETRY)
-        while not self.registered.is_set():
-            try:
-                await self.register()
-            except Exception as error:  # keep serving, retry registration
-                log.warning(
-                    "ShareNode %s: registration failed, retrying in %.0fs: %s",
-                    self._name,
-                    retry,
-                    brief(error),
-                )
-                await asyncio.sleep(retry)
         while True:
+            while not self.registered.is_set():
+                try:
+                    await self.register()
+                except Exception as error:  # keep serving, retry registration
+                    log.warning(
+                        "ShareNode %s: registration failed, retrying in %.0fs: %s",
+                        self._name,
+                        retry,
+                        brief(error),
+                    )
+                    await asyncio.sleep(retry)
             await asyncio.sleep(interval)
             try:
                 await self.heartbeat()
+            except client.ApiException as error:
+                if error.status == 404:
+                    log.warning("ShareNode %s was deleted; registering again", self._name)
+                    self.registered.clear()
+                else:
+                    log.warning("ShareNode %s: heartbeat failed: %s", self._name, brief(error))
             except Exception as error:  # a missed heartbeat is not fatal
                 log.warning("ShareNode %s: heartbeat failed: %s", self._name, brief(error))

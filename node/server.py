@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import signal
 import ssl
@@ -20,12 +21,12 @@ from typing import Any
 from aiohttp import web
 from kubernetes.client import ApiClient
 
+from kuorum import names
 from kuorum.errors import UserError
 from kuorum.kube.client import api_client
 from kuorum.kube.tokenreview import review_token
 from kuorum.ledger import Checkpoint, Cosigner, SignedNote, audit_node
 from kuorum.models import CheckpointSummary, InvalidSpec, ShareNodeSpec, ShareNodeStatus
-from kuorum.names import NODE_TOKEN_AUDIENCE
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
 from kuorum.node.custody import Custody
@@ -128,7 +129,8 @@ async def _serve(
 ) -> None:
     metrics = NodeMetrics()
     auth = TokenAuthenticator(
-        lambda token: review_token(kube, token, NODE_TOKEN_AUDIENCE),
+        functools.partial(review_token, kube),
+        audience=names.node_audience(settings.name),
         operator_identity=settings.operator_identity,
         cache_seconds=settings.token_cache_seconds,
     )

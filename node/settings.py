@@ -10,6 +10,10 @@ from kuorum import names
 DEFAULT_OPERATOR_IDENTITY = names.OPERATOR_USER
 """The operator identity a node accepts unless told otherwise (the chart's defaults)."""
 
+DEFAULT_TOKEN_CACHE_SECONDS = 5.0
+"""Longest a positive TokenReview is trusted without asking again: how long a token of a
+deleted ServiceAccount (or pod) may still be served."""
+
 
 @dataclass(frozen=True)
 class NodeSettings:

@@ -29,11 +29,6 @@ def register(subparsers: Any) -> None:
         help=f"the operator's ServiceAccount (default {names.OPERATOR_ACCOUNT})",
     )
     parser.add_argument(
-        "--node-token-file",
-        type=Path,
-        help="projected token with audience kuorum.io/node; default: TokenRequest",
-    )
-    parser.add_argument(
         "--interval",
         type=float,
         default=10.0,
@@ -78,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
         api=api_client(args.kubeconfig),
         namespace=args.namespace,
         service_account=args.service_account,
-        node_token_file=args.node_token_file,
         interval=args.interval,
         heartbeat_grace=timedelta(seconds=args.heartbeat_grace),
     )

@@ -10,6 +10,7 @@ the finalizer hands it to kopf as a TemporaryError.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -54,25 +55,21 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.scanning.disabled = True  # our resources are known: no RBAC to read CRDs
         session = aiohttp.ClientSession()
-        tokens = NodeTokens(
-            config.api,
-            namespace=config.namespace,
-            account=config.service_account,
-            file=config.node_token_file,
-        )
+        tokens = NodeTokens(config.api, namespace=config.namespace, account=config.service_account)
 
-        clients: dict[tuple[str, str, str], NodeClient] = {}
+        clients: dict[tuple[str, str, str, bytes], NodeClient] = {}
 
         def client_for(node: NodeView) -> NodeClient:
             """One client per node identity: its TLS context and connections are reused."""
-            key = (node.name, node.endpoint, node.certificate)
+            key = (node.name, node.endpoint, node.certificate, node.signing_key)
             if key not in clients:
                 clients[key] = NodeClient(
                     session,
                     name=node.name,
                     endpoint=node.endpoint,
                     certificate=node.certificate,
-                    token=tokens,
+                    signing_key=node.signing_key,
+                    token=functools.partial(tokens, node.name),
                 )
             return clients[key]
 

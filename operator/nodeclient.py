@@ -1,8 +1,10 @@
 """Talk to share nodes over HTTPS: store, list, release and destroy shares.
 
-TLS is pinned to the certificate each node publishes in its ShareNode, so the bearer
-token (audience ``kuorum.io/node``) is only ever sent to the node that holds that key.
-Errors say which node and what happened; they never carry share material.
+TLS is pinned to the certificate each node publishes in its ShareNode, so the node's own
+bearer token (audience ``kuorum.io/node/<name>``) is only ever sent to the node that holds
+that key, and a store counts only with a receipt signed by the node's registered signing
+key for exactly what was sent. Errors say which node and what happened; they never carry
+share material.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from kuorum import receipts
 from kuorum.errors import KuorumError
 from kuorum.kube.pinned import pinned_context
 from kuorum.nodeapi import (
@@ -24,6 +27,7 @@ from kuorum.nodeapi import (
     WireError,
     held_from_json,
 )
+from kuorum.receipts import InvalidReceipt, Receipt
 
 TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
 T = TypeVar("T")
@@ -48,9 +52,11 @@ class NodeClient:
         name: str,
         endpoint: str,
         certificate: str,
+        signing_key: bytes,
         token: Callable[[], Awaitable[str]],
     ) -> None:
         self.name = name
+        self._signing_key = signing_key
         self._session = session
         self._endpoint = endpoint.rstrip("/")
         self._ssl = pinned_context(certificate)
@@ -59,9 +65,26 @@ class NodeClient:
     async def store(
         self, namespace: str, secret: str, version: int, body: StoreRequest
     ) -> SignedReceipt:
-        """Store one sealed share; return the node's signed receipt."""
+        """Store one sealed share; return the node's receipt, checked (a node that acks
+        without a valid receipt is blamed as ``bad_receipt``)."""
         path = f"/v1/shares/{namespace}/{secret}/{version}"
-        return self._parse(SignedReceipt.from_json, await self._call("PUT", path, body.to_json()))
+        answer = self._parse(SignedReceipt.from_json, await self._call("PUT", path, body.to_json()))
+        expected = Receipt.of(
+            self.name,
+            namespace,
+            secret,
+            version,
+            body.index,
+            sealed_share=body.sealed_share,
+            commitments=body.commitments,
+            payload=body.payload,
+            ledger_index=0,
+        )
+        try:
+            receipts.check(answer.receipt, answer.signature, self._signing_key, expected)
+        except InvalidReceipt as error:
+            raise NodeError(self.name, "bad_receipt", str(error)) from None
+        return answer
 
     async def held(self, namespace: str, secret: str) -> list[HeldVersion]:
         """Versions of the secret this node holds (no share material)."""

@@ -284,7 +284,10 @@ async def _store(
         v.name: r for v, r in zip(step.nodes, results, strict=True) if isinstance(r, BaseException)
     }
     for node, error in failed.items():
-        METRICS.node_errors.labels(node=node, kind=getattr(error, "kind", "other")).inc()
+        kind = getattr(error, "kind", "other")
+        METRICS.node_errors.labels(node=node, kind=kind).inc()
+        if kind == "bad_receipt":  # acked what it did not store: blamed as a bad share is
+            METRICS.bad_shares.labels(node=node).inc()
     return failed
 
 

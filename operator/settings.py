@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from kubernetes import client
 
@@ -20,8 +19,6 @@ class OperatorSettings:
     """Namespace of the operator's own ServiceAccount (and of its Lease)."""
     service_account: str
     """The operator's ServiceAccount: tokens for the nodes are minted for it."""
-    node_token_file: Path | None
-    """A projected token with audience kuorum.io/node (in a pod); else TokenRequest."""
     interval: float
     """Seconds between two reconciliations of one DecentralizedSecret."""
     heartbeat_grace: timedelta

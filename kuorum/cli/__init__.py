@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.cli.seal",
     "kuorum.cli.status",
     "kuorum.cli.ledger",
+    "kuorum.cli.nodes",
     "kuorum.webhook.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""

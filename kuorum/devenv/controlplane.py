@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from kubernetes import client
@@ -124,13 +125,31 @@ class ControlPlane:
         wait_until(has_default_account, timeout=60, what=f"ServiceAccount {name}/default")
 
     def token(
-        self, namespace: str, service_account: str, audience: str | None = None, seconds: int = 3600
+        self,
+        namespace: str,
+        service_account: str,
+        audience: str | None = None,
+        seconds: int = 3600,
+        *,
+        pod: str | None = None,
     ) -> str:
-        """Return a token of the ServiceAccount from TokenRequest (creating it if needed)."""
+        """Return a token of the ServiceAccount from TokenRequest (creating it if needed).
+
+        With ``pod`` the token is bound to a stand-in Pod of that name, as a kubelet's
+        token is bound to its pod: the apiserver then names the pod in the token's user
+        info (what admission policies tell share nodes apart by), and deleting the Pod
+        revokes the token.
+        """
         core = client.CoreV1Api(self.api_client())
         self._ensure_service_account(core, namespace, service_account)
+        bound = None
+        if pod is not None:
+            uid = _stand_in_pod(core, namespace, service_account, pod)
+            bound = client.V1BoundObjectReference(api_version="v1", kind="Pod", name=pod, uid=uid)
         spec = client.V1TokenRequestSpec(
-            audiences=[audience] if audience else [], expiration_seconds=seconds
+            audiences=[audience] if audience else [],
+            expiration_seconds=seconds,
+            bound_object_ref=bound,
         )
         response = core.create_namespaced_service_account_token(
             service_account, namespace, client.AuthenticationV1TokenRequest(spec=spec)
@@ -139,10 +158,13 @@ class ControlPlane:
             raise RuntimeError(f"TokenRequest for {namespace}/{service_account} returned no token")
         return response.status.token
 
-    def kubeconfig_for(self, namespace: str, service_account: str) -> Path:
-        """Write a kubeconfig that authenticates as the ServiceAccount (a 24 h token)."""
-        token = self.token(namespace, service_account, seconds=24 * 3600)
-        path = self.state_dir / "kubeconfigs" / f"{namespace}.{service_account}"
+    def kubeconfig_for(
+        self, namespace: str, service_account: str, *, pod: str | None = None
+    ) -> Path:
+        """Write a kubeconfig that authenticates as the ServiceAccount (a 24 h token),
+        bound to the stand-in Pod ``pod`` if given (see :meth:`token`)."""
+        token = self.token(namespace, service_account, seconds=24 * 3600, pod=pod)
+        path = self.state_dir / "kubeconfigs" / f"{namespace}.{pod or service_account}"
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_kubeconfig(
             path, self.server, self.pki.ca_cert, f"{namespace}:{service_account}", {"token": token}
@@ -268,6 +290,37 @@ class ControlPlane:
         except client.ApiException as error:
             if error.status != 409:
                 raise
+
+
+STAND_IN_GATE = "kuorum.io/runs-outside-the-cluster"
+"""Scheduling gate that keeps a stand-in Pod from ever being scheduled or run."""
+
+
+def _stand_in_pod(core: client.CoreV1Api, namespace: str, service_account: str, name: str) -> str:
+    """The uid of the Pod that stands for a process run outside the cluster (created if
+    needed)."""
+    body = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels={"kuorum.io/stand-in": "true"}),
+        spec=client.V1PodSpec(
+            service_account_name=service_account,
+            automount_service_account_token=False,
+            scheduling_gates=[client.V1PodSchedulingGate(name=STAND_IN_GATE)],
+            containers=[client.V1Container(name="outside", image="kuorum.invalid/outside")],
+        ),
+    )
+    pod: Any
+    try:
+        pod = core.create_namespaced_pod(namespace, body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        pod = core.read_namespaced_pod(name, namespace)
+    if pod.spec.service_account_name != service_account:
+        raise UserError(
+            f"pod {namespace}/{name} exists and runs as {pod.spec.service_account_name}, "
+            f"not {service_account}: delete it or choose another name"
+        )
+    return str(pod.metadata.uid)
 
 
 def _write_kubeconfig(

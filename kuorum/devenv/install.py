@@ -1,12 +1,14 @@
 """Install Kuorum's cluster objects on a control plane: CRDs, namespace, identities.
 
-The CRDs come from ``kuorum.models`` (which also writes ``crds/``) and the RBAC rules
-from ``charts/kuorum/files/rbac/``: what the Helm chart installs, so a dev cluster grants
-each component exactly what a production install grants it.
+The CRDs come from ``kuorum.models`` (which also writes ``crds/``), the RBAC rules from
+``charts/kuorum/files/rbac/`` and the admission policies from
+``charts/kuorum/files/policies/``: what the Helm chart installs, so a dev cluster grants
+and forbids each component exactly what a production install does.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,9 @@ from kuorum.devenv.processes import wait_until
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 RBAC_DIRECTORY = REPOSITORY / "charts" / "kuorum" / "files" / "rbac"
+POLICY_DIRECTORY = REPOSITORY / "charts" / "kuorum" / "files" / "policies"
+NAMESPACE_PLACEHOLDER = "KUORUM_NAMESPACE"
+"""Stands for the release namespace in policy files (the chart's ``replace`` does the same)."""
 COMPONENT_ACCOUNTS = {
     "operator": names.OPERATOR_ACCOUNT,
     "node": names.NODE_ACCOUNT,
@@ -82,10 +87,56 @@ def rbac_rules(component: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def admission_policies(component: str, namespace: str) -> list[dict[str, Any]]:
+    """The component's ValidatingAdmissionPolicies and bindings, as the chart renders them."""
+    path = POLICY_DIRECTORY / f"{component}.yaml"
+    if not path.exists():
+        return []
+    text = path.read_text().replace(NAMESPACE_PLACEHOLDER, namespace)
+    return [document for document in yaml.safe_load_all(text) if document]
+
+
+def apply_admission_policies(
+    api: client.ApiClient, manifests: Iterable[dict[str, Any]], *, timeout: float = 30.0
+) -> None:
+    """Create or replace policies and bindings; wait until each policy is type-checked."""
+    admission: Any = client.AdmissionregistrationV1Api(api)
+    policies = []
+    for manifest in manifests:
+        name = manifest["metadata"]["name"]
+        if manifest["kind"] == "ValidatingAdmissionPolicy":
+            policies.append(name)
+            create, patch = (
+                admission.create_validating_admission_policy,
+                admission.patch_validating_admission_policy,
+            )
+        else:
+            create, patch = (
+                admission.create_validating_admission_policy_binding,
+                admission.patch_validating_admission_policy_binding,
+            )
+        _create_or_replace(
+            functools.partial(create, manifest), functools.partial(patch, name, manifest)
+        )
+
+    def checked() -> bool:
+        for name in policies:
+            policy = admission.read_validating_admission_policy(name)
+            status = policy.status
+            if status is None or status.observed_generation != policy.metadata.generation:
+                return False
+            if status.type_checking and status.type_checking.expression_warnings:
+                raise RuntimeError(f"policy {name}: {status.type_checking.expression_warnings}")
+        return True
+
+    wait_until(checked, timeout=timeout, what="admission policies " + ", ".join(policies))
+
+
 def grant_component(
     api: client.ApiClient, component: str, namespace: str = names.SYSTEM_NAMESPACE
 ) -> str:
-    """Create the component's ServiceAccount and bind its rules; return the account name."""
+    """Create the component's ServiceAccount, bind its rules and apply its admission
+    policies; return the account name."""
     account = COMPONENT_ACCOUNTS[component]
     rules = rbac_rules(component)
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
@@ -127,6 +178,7 @@ def grant_component(
             lambda: rbac.create_namespaced_role_binding(namespace, binding),
             lambda: rbac.replace_namespaced_role_binding(account, namespace, binding),
         )
+    apply_admission_policies(api, admission_policies(component, namespace))
     return account
 
 

@@ -67,9 +67,8 @@ def start_nodes(plane: ControlPlane, count: int) -> list[str]:
         name = node_name(index)
         state.nodes.setdefault(name, NodeSlot(free_port(), ZONES[index % len(ZONES)]))
     state.save(plane.state_dir)
-    kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT)
     for name in state.nodes:
-        _launch_node(plane, name, state.nodes[name], kubeconfig)
+        _launch_node(plane, name, state.nodes[name])
     for name in state.nodes:
         _wait_node(plane, name, state.nodes[name])
     return list(state.nodes)
@@ -78,8 +77,7 @@ def start_nodes(plane: ControlPlane, count: int) -> list[str]:
 def start_node(plane: ControlPlane, name: str) -> None:
     """Start (again) one node of the stack on its own port and data directory."""
     slot = _slot(plane, name)
-    kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT)
-    _launch_node(plane, name, slot, kubeconfig)
+    _launch_node(plane, name, slot)
     _wait_node(plane, name, slot)
 
 
@@ -124,11 +122,23 @@ def node_argv(
     ]
 
 
-def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot, kubeconfig: Path) -> None:
+def node_kubeconfig(plane: ControlPlane, name: str) -> Path:
+    """The node's credentials for the apiserver: a token bound to a stand-in Pod named
+    after the node, as a kubelet binds the chart's node pods' tokens (one node, one pod)."""
+    return plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT, pod=name)
+
+
+def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
     data_dir = plane.state_dir / "nodes" / name
     plane.supervisor.start(
         name,
-        node_argv(name, data_dir=data_dir, port=slot.port, zone=slot.zone, kubeconfig=kubeconfig),
+        node_argv(
+            name,
+            data_dir=data_dir,
+            port=slot.port,
+            zone=slot.zone,
+            kubeconfig=node_kubeconfig(plane, name),
+        ),
     )
 
 

@@ -52,6 +52,19 @@ def _encryption_key() -> Schema:
     )
 
 
+REKEY = (
+    "spec.{field} of a ShareNode never changes in place: clients pinned the registered "
+    "one. If the node really has a new identity, an administrator re-keys it with "
+    "'kuorum nodes rekey NAME'"
+)
+
+
+def _immutable(field: str) -> Schema:
+    return rule(
+        f"self.{field} == oldSelf.{field}", REKEY.format(field=field), field_path=f".{field}"
+    )
+
+
 def _spec() -> Schema:
     return obj(
         "Where the node is and the keys it is pinned by; written by the node at start.",
@@ -80,6 +93,7 @@ def _spec() -> Schema:
             ),
         },
         required=("endpoint", "signingKey", "encryptionKey", "tlsCertificate"),
+        rules=[_immutable(field) for field in ("signingKey", "encryptionKey", "tlsCertificate")],
     )
 
 

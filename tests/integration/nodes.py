@@ -26,7 +26,7 @@ from kuorum import names, sharing
 from kuorum.devenv import install
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import Supervisor, free_port, wait_until
-from kuorum.devenv.stack import OPERATOR_IDENTITY, node_argv
+from kuorum.devenv.stack import OPERATOR_IDENTITY, node_argv, node_kubeconfig
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodePublicKeys,
@@ -62,6 +62,8 @@ class NodeProcess:
     data_dir: Path
     argv: list[str]
     supervisor: Supervisor
+    operator_token: str = field(repr=False)
+    """The operator's token for this node's audience (no other node accepts it)."""
 
     @property
     def endpoint(self) -> str:
@@ -157,7 +159,6 @@ class ShareNodes:
         extra: list[str] | None = None,
     ) -> list[NodeProcess]:
         """Start ``count`` more nodes and wait until each answers ``/readyz``."""
-        kubeconfig = self.control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT)
         supervisor = Supervisor(self.directory, tie_to_parent=True)
         started = []
         for _ in range(count):
@@ -169,10 +170,10 @@ class ShareNodes:
                 data_dir=data_dir,
                 port=port,
                 zone=f"zone-{len(self.nodes) % 3}",
-                kubeconfig=kubeconfig,
+                kubeconfig=node_kubeconfig(self.control_plane, name),
                 extra=["--witness-interval", "1", "--heartbeat-interval", "5", *(extra or [])],
             )
-            node = NodeProcess(name, port, data_dir, argv, supervisor)
+            node = NodeProcess(name, port, data_dir, argv, supervisor, self.operator_token(name))
             node.start()
             self.nodes.append(node)
             started.append(node)
@@ -180,12 +181,12 @@ class ShareNodes:
             node.wait_ready()
         return started
 
-    def operator_token(self) -> str:
-        """A token of the operator identity for the node audience."""
+    def operator_token(self, node: str) -> str:
+        """A token of the operator identity for the audience of the node named ``node``."""
         return self.control_plane.token(
             names.SYSTEM_NAMESPACE,
             names.OPERATOR_ACCOUNT,
-            audience=names.NODE_TOKEN_AUDIENCE,
+            audience=names.node_audience(node),
             seconds=3600,
         )
 

@@ -30,7 +30,7 @@ def test_store_release_destroy_round_trip(
 ) -> None:
     (node,) = share_nodes.start(1)
     keys = public_keys(control_plane, node)
-    token = share_nodes.operator_token()
+    token = node.operator_token
     dealt = sharing.split(sharing.new_data_key(), 2, 3)
     body = store_body(node, keys, dealt, namespace="team", name="db", version=1)
 
@@ -63,15 +63,13 @@ def test_store_release_destroy_round_trip(
     assert status["status"]["conditions"][0]["type"] == "Ready"
 
 
-def _wait_until_token_is_rejected(control_plane: ControlPlane, token: str) -> None:
+def _wait_until_token_is_rejected(control_plane: ControlPlane, token: str, audience: str) -> None:
     """The apiserver forgets a deleted ServiceAccount's tokens quickly, but not instantly."""
     api = client.AuthenticationV1Api(control_plane.api_client())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         review = api.create_token_review(
-            client.V1TokenReview(
-                spec=client.V1TokenReviewSpec(token=token, audiences=[names.NODE_TOKEN_AUDIENCE])
-            )
+            client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token, audiences=[audience]))
         )
         if not review.status.authenticated:
             return
@@ -82,7 +80,8 @@ def _wait_until_token_is_rejected(control_plane: ControlPlane, token: str) -> No
 def test_every_kind_of_bad_caller_is_refused_and_logged(
     control_plane: ControlPlane, share_nodes: ShareNodes
 ) -> None:
-    """No token, another account, the wrong audience and an expired token are refused.
+    """No token, another account, another node's audience, the apiserver's audience and
+    an expired token are refused.
 
     Expiry: TokenRequest will not issue tokens shorter than 10 minutes, so the test uses
     a token whose ServiceAccount was deleted, which TokenReview rejects exactly as an
@@ -91,19 +90,22 @@ def test_every_kind_of_bad_caller_is_refused_and_logged(
     (node,) = share_nodes.start(1)
     keys = public_keys(control_plane, node)
     namespace = names.SYSTEM_NAMESPACE
-    intruder = control_plane.token(namespace, "intruder", audience=names.NODE_TOKEN_AUDIENCE)
-    wrong_audience = control_plane.token(namespace, names.OPERATOR_ACCOUNT)
-    doomed = control_plane.token(namespace, "doomed", audience=names.NODE_TOKEN_AUDIENCE)
+    audience = names.node_audience(node.name)
+    intruder = control_plane.token(namespace, "intruder", audience=audience)
+    other_node = share_nodes.operator_token("another-node")
+    apiserver = control_plane.token(namespace, names.OPERATOR_ACCOUNT)
+    doomed = control_plane.token(namespace, "doomed", audience=audience)
     client.CoreV1Api(control_plane.api_client()).delete_namespaced_service_account(
         "doomed", namespace
     )
-    _wait_until_token_is_rejected(control_plane, doomed)
+    _wait_until_token_is_rejected(control_plane, doomed, audience)
     dealt = sharing.split(sharing.new_data_key(), 2, 3)
     body = store_body(node, keys, dealt, namespace="team", name="db", version=1)
     cases = [
         (None, 401, "anonymous", "no bearer token"),
         (intruder, 403, f"system:serviceaccount:{namespace}:intruder", OPERATOR_IDENTITY),
-        (wrong_audience, 401, "anonymous", "audience"),
+        (other_node, 401, "anonymous", f"audience {audience}"),
+        (apiserver, 401, "anonymous", f"audience {audience}"),
         (doomed, 401, "anonymous", "not accepted"),
     ]
     for token, status, actor, words in cases:
@@ -118,7 +120,7 @@ def test_every_kind_of_bad_caller_is_refused_and_logged(
             "db",
             1,
         )
-        for secret in (intruder, wrong_audience, doomed):
+        for secret in (intruder, other_node, apiserver, doomed):
             assert all(secret.encode() not in entry for entry in entries)
             assert secret not in node.log.read_text()
     response, _ = release(node, keys, intruder, namespace="team", name="db", version=1)
@@ -131,7 +133,7 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_share(
 ) -> None:
     (node,) = share_nodes.start(1)
     keys = public_keys(control_plane, node)
-    token = share_nodes.operator_token()
+    token = node.operator_token
     dealings = {version: sharing.split(sharing.new_data_key(), 2, 3) for version in range(1, 401)}
     bodies = {
         version: store_body(node, keys, dealt, namespace="burst", name="db", version=version)

@@ -28,6 +28,7 @@ from nodes import (
 
 from kuorum import sharing
 from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.processes import wait_until
 from kuorum.envelope import NodeKeys
 from kuorum.ledger import Entry, EntryKind, leaf_hash
 
@@ -41,7 +42,6 @@ def populate(
 ) -> list[NodeProcess]:
     """Start ``count`` nodes, store two versions on each, wait for full cosigning."""
     nodes = share_nodes.start(count)
-    token = share_nodes.operator_token()
     for version in (1, 2):
         dealt = sharing.split(sharing.new_data_key(), 2, count)
         for index, node in enumerate(nodes, start=1):
@@ -54,7 +54,8 @@ def populate(
                 version=version,
                 index=index,
             )
-            answer = node.request("PUT", f"/v1/shares/team/db/{version}", token=token, body=body)
+            path = f"/v1/shares/team/db/{version}"
+            answer = node.request("PUT", path, token=node.operator_token, body=body)
             assert answer.status == 200, answer.body
     wait_fully_cosigned(nodes)
     return nodes
@@ -170,6 +171,26 @@ def replace_signing_key(node: NodeProcess) -> None:
     NodeKeys(old.encryption, fresh.signing).save(node.data_dir / "keys")
 
 
+def start_rekeyed(control_plane: ControlPlane, node: NodeProcess) -> None:
+    """Start a node whose keys changed: it stays unregistered (keys never change in place)
+    until an administrator runs ``kuorum nodes rekey``; then it registers its new keys."""
+    node.start()
+    wait_until(
+        lambda: "kuorum nodes rekey" in node.log.read_text(),
+        timeout=60,
+        what=f"{node.name} refusing to re-register with new keys",
+    )
+    assert not node.ready()
+    kubeconfig = str(control_plane.kubeconfig)
+    subprocess.run(
+        [sys.executable, "-m", "kuorum", "nodes", "rekey", node.name, "--kubeconfig", kubeconfig],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    node.wait_ready()
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -188,8 +209,11 @@ def test_tampering_with_one_ledger_is_named(
     victim = nodes[1]
     victim.stop()
     tamper(victim)
-    victim.start()
-    victim.wait_ready()
+    if tamper is replace_signing_key:
+        start_rekeyed(control_plane, victim)
+    else:
+        victim.start()
+        victim.wait_ready()
     code, report = verify(control_plane)
     assert code == 1
     assert report[victim.name]["ok"] is False
@@ -206,8 +230,7 @@ def test_witnesses_refuse_a_rekeyed_node_and_log_it(
     witness, victim = populate(control_plane, share_nodes, count=2)
     victim.stop()
     replace_signing_key(victim)
-    victim.start()
-    victim.wait_ready()
+    start_rekeyed(control_plane, victim)
     deadline = time.monotonic() + COSIGNATURE_TIMEOUT
     refusals: list[Entry] = []
     while not refusals and time.monotonic() < deadline:

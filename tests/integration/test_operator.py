@@ -66,7 +66,7 @@ def test_generated_secret_becomes_ready_with_values_as_specified(
     assert all(n["state"] == "Stored" and n["signingKeyFingerprint"] for n in status["nodes"])
     held = {
         node.name: node.request(
-            "GET", f"/v1/shares/{namespace}/db", token=share_nodes.operator_token()
+            "GET", f"/v1/shares/{namespace}/db", token=node.operator_token
         ).json()
         for node in share_nodes.nodes
     }
@@ -260,9 +260,9 @@ def test_deletion_destroys_every_share_on_the_nodes(
         what="finalized DecentralizedSecret gone",
         log=operator.log,
     )
-    token = share_nodes.operator_token()
     for node in share_nodes.nodes:
-        assert node.request("GET", f"/v1/shares/{namespace}/gone", token=token).json() == []
+        answer = node.request("GET", f"/v1/shares/{namespace}/gone", token=node.operator_token)
+        assert answer.json() == []
 
 
 def _exists(plane: ControlPlane, namespace: str, name: str) -> bool:

@@ -93,7 +93,6 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
         assert interrupted, (
             f"no kill landed inside a dealing (seed {SEED}): the test tested nothing"
         )
-        token = share_nodes.operator_token()
         core = client.CoreV1Api(control_plane.api_client())
         for name in secrets:
             obj = _get(custom, namespace, name)
@@ -102,7 +101,7 @@ def test_operator_killed_at_random_moments_converges_without_half_states(
                 node.name: [
                     i["version"]
                     for i in node.request(
-                        "GET", f"/v1/shares/{namespace}/{name}", token=token
+                        "GET", f"/v1/shares/{namespace}/{name}", token=node.operator_token
                     ).json()
                 ]
                 for node in share_nodes.nodes

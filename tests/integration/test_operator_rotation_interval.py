@@ -82,10 +82,12 @@ def test_a_rotation_commits_on_the_nodes_ready_then_and_waits_when_too_few_are(
         assert status["version"] == 2 and "pendingVersion" not in status
         holders = sorted(n["name"] for n in status["nodes"])
         assert holders == sorted(set(nodes) - set(stopped)), "dealt to the five Ready nodes"
-        token = share_nodes.operator_token()
 
         def versions_on(name: str) -> list[int]:
-            answer = nodes[name].request("GET", f"/v1/shares/{namespace}/rotating", token=token)
+            node = nodes[name]
+            answer = node.request(
+                "GET", f"/v1/shares/{namespace}/rotating", token=node.operator_token
+            )
             return [item["version"] for item in answer.json()]
 
         wait_until(

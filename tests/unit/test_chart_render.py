@@ -253,17 +253,32 @@ def test_deployments_run_two_replicas_and_keep_one_up(
     assert budget["spec"]["selector"] == deployment["spec"]["selector"]
 
 
-def test_operator_gets_a_node_audience_token(default_objects: list[dict[str, Any]]) -> None:
+def test_operator_mints_per_node_tokens_and_projects_none(
+    default_objects: list[dict[str, Any]],
+) -> None:
+    """No token for all nodes sits in the operator's pod: it asks TokenRequest for one
+    token per node audience, for its own ServiceAccount only."""
     spec = find(default_objects, "Deployment", "kuorum-operator")["spec"]["template"]["spec"]
-    volume = next(v for v in spec["volumes"] if v["name"] == "node-token")
-    (source,) = volume["projected"]["sources"]
-    assert source["serviceAccountToken"]["audience"] == names.NODE_TOKEN_AUDIENCE
-    assert source["serviceAccountToken"]["expirationSeconds"] <= 3600
-    container = spec["containers"][0]
-    mount = next(m for m in container["volumeMounts"] if m["name"] == "node-token")
-    token_path = f"{mount['mountPath']}/{source['serviceAccountToken']['path']}"
-    assert f"--node-token-file={token_path}" in container["args"]
-    assert mount["readOnly"] is True
+    projected = [v for v in spec.get("volumes", []) if "projected" in v]
+    assert projected == []
+    role = find(default_objects, "Role", "kuorum-operator")
+    (mint,) = [r for r in role["rules"] if "serviceaccounts/token" in r["resources"]]
+    assert (mint["verbs"], mint["resourceNames"]) == (["create"], ["kuorum-operator"])
+
+
+def test_each_node_may_write_only_its_own_sharenode(
+    default_objects: list[dict[str, Any]],
+) -> None:
+    policy = find(default_objects, "ValidatingAdmissionPolicy", "kuorum-node-writes-own-sharenode")
+    (condition,) = policy["spec"]["matchConditions"]
+    assert "system:serviceaccount:kuorum-system:kuorum-node" in condition["expression"]
+    assert names.POD_NAME_EXTRA in policy["spec"]["variables"][0]["expression"]
+    binding = find(
+        default_objects, "ValidatingAdmissionPolicyBinding", "kuorum-node-writes-own-sharenode"
+    )
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    rendered = [o for o in default_objects if o["kind"].startswith("ValidatingAdmissionPolicy")]
+    assert rendered == install.admission_policies("node", "kuorum-system"), "dev = chart"
 
 
 @pytest.mark.parametrize(("values", "n", "t"), [(DEFAULT, 5, 3), (FULL, 7, 4)])

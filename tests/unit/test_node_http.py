@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from tokenkit import make_token
 
 from kuorum import sharing
 from kuorum.envelope import (
@@ -36,7 +37,7 @@ from kuorum.ledger import (
     verify_consistency,
 )
 from kuorum.ledger.cosignature import Cosigner
-from kuorum.names import NODE_TOKEN_AUDIENCE
+from kuorum.names import node_audience
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
 from kuorum.node.custody import Custody
@@ -51,7 +52,10 @@ OPERATOR = "system:serviceaccount:kuorum-system:kuorum-operator"
 INTRUDER = "system:serviceaccount:default:intruder"
 NODE = "node-a"
 ORIGIN = f"kuorum.io/node/{NODE}"
-TOKENS = {"operator-token": OPERATOR, "intruder-token": INTRUDER}
+AUDIENCE = node_audience(NODE)
+OPERATOR_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000)
+INTRUDER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="intruder")
+TOKENS = {OPERATOR_TOKEN: OPERATOR, INTRUDER_TOKEN: INTRUDER}
 DEALER = ed25519.Ed25519PrivateKey.generate()
 
 
@@ -59,9 +63,9 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def review(token: str) -> Review:
+def review(token: str, audience: str) -> Review:
     user = TOKENS.get(token)
-    return Review(user is not None, user, (NODE_TOKEN_AUDIENCE,) if user else ())
+    return Review(user is not None, user, (audience,) if user else ())
 
 
 class Node:
@@ -81,7 +85,9 @@ class Node:
         await self.custody.record_start()
         app = build_app(
             custody=self.custody,
-            auth=TokenAuthenticator(review, operator_identity=OPERATOR),
+            auth=TokenAuthenticator(
+                review, audience=AUDIENCE, operator_identity=OPERATOR, cache_seconds=5
+            ),
             witness=WitnessServer(self.custody, Cosigner(ORIGIN, self.keys.signing), NODE),
             metrics_=NodeMetrics(),
             ready=lambda: True,
@@ -130,7 +136,7 @@ def dealing(
     }
 
 
-OPERATOR_AUTH = {"Authorization": "Bearer operator-token"}
+OPERATOR_AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
@@ -241,7 +247,7 @@ def test_a_share_that_fails_its_commitments_is_refused(tmp_path: Path) -> None:
     [
         ({}, 401, "anonymous"),
         ({"Authorization": "Bearer nonsense"}, 401, "anonymous"),
-        ({"Authorization": "Bearer intruder-token"}, 403, INTRUDER),
+        ({"Authorization": f"Bearer {INTRUDER_TOKEN}"}, 403, INTRUDER),
     ],
     ids=["no-token", "unknown-token", "not-the-operator"],
 )
@@ -256,7 +262,7 @@ def test_refusals_are_answered_and_logged_without_the_token(
         raw = (await ledger_entries(client))[-1]
         entry = Entry.from_bytes(raw)
         assert (entry.kind, entry.actor, entry.version) == (EntryKind.SHARE_REFUSED, actor, 1)
-        assert b"intruder-token" not in raw and b"nonsense" not in raw
+        assert INTRUDER_TOKEN.encode() not in raw and b"nonsense" not in raw
         metrics = await (await client.get("/metrics")).text()
         assert "kuorum_node_refusals_total" in metrics
 

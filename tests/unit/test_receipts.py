@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kuorum.receipts import InvalidReceipt, Receipt
+from kuorum.receipts import InvalidReceipt, Receipt, check
 
 KEY = ed25519.Ed25519PrivateKey.generate()
 RECEIPT = Receipt.of(
@@ -50,3 +50,42 @@ def test_another_nodes_key_is_refused() -> None:
 def test_malformed_receipts_name_the_field(data: object) -> None:
     with pytest.raises(InvalidReceipt):
         Receipt.from_dict(data)
+
+
+def _signed(receipt: Receipt) -> tuple[dict[str, object], bytes]:
+    return receipt.to_dict(), receipt.sign(KEY)
+
+
+PUBLIC = KEY.public_key().public_bytes_raw()
+
+
+def test_check_accepts_the_receipt_for_exactly_what_was_sent() -> None:
+    sent = dataclasses.replace(RECEIPT, ledger_index=0)
+    assert check(*_signed(RECEIPT), PUBLIC, sent) == RECEIPT
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"node": "node-b"},
+        {"namespace": "other"},
+        {"name": "other"},
+        {"version": 8},
+        {"index": 3},
+        {"sealed_share_sha256": "00" * 32},
+        {"commitments_sha256": "00" * 32},
+        {"payload_sha256": "00" * 32},
+    ],
+)
+def test_check_refuses_a_receipt_for_anything_else(change: dict[str, object]) -> None:
+    """A node that acks another share, secret or version (signed or not) is caught."""
+    acked = dataclasses.replace(RECEIPT, **change)  # type: ignore[arg-type]
+    with pytest.raises(InvalidReceipt) as refused:
+        check(*_signed(acked), PUBLIC, RECEIPT)
+    assert f"acknowledges another {next(iter(change))}" in str(refused.value)
+
+
+def test_check_refuses_a_signature_by_another_key() -> None:
+    other = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    with pytest.raises(InvalidReceipt, match="not signed by the pinned key"):
+        check(*_signed(RECEIPT), other, RECEIPT)

@@ -1,0 +1,82 @@
+"""``kuorum nodes rekey``: the one way a share node's registered keys change.
+
+A ShareNode's keys and certificate are immutable (the CRD refuses a change in place), so
+a node that lost its data directory stays unregistered. Re-keying is an administrator's
+deliberate act, done loudly: a Warning Event naming the old key fingerprints, then the
+ShareNode is deleted (only the version that was read, by resourceVersion) and the node
+registers its new keys at its next attempt; the first entry of its new ledger names them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kuorum import names
+from kuorum.errors import UserError
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kuorum nodes`` to the CLI."""
+    nodes = subparsers.add_parser("nodes", help="administer share nodes")
+    actions = nodes.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rekey = actions.add_parser(
+        "rekey",
+        help="forget a ShareNode's registered keys so the node registers new ones",
+        description="Record a Warning Event with the old key fingerprints, then delete the "
+        "ShareNode; the node registers its current keys at its next attempt. Secrets whose "
+        "shares the old keys held keep only their other shares.",
+    )
+    rekey.add_argument("name", help="the ShareNode")
+    rekey.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
+    rekey.set_defaults(func=run_rekey)
+
+
+def run_rekey(args: argparse.Namespace) -> int:
+    from kubernetes import client
+
+    from kuorum.kube import events
+    from kuorum.kube.client import api_client
+    from kuorum.kube.sharenodes import get_share_node
+    from kuorum.models import ShareNode
+    from kuorum.placement import fingerprint
+
+    api = api_client(args.kubeconfig)
+    obj = get_share_node(api, args.name)
+    if obj is None:
+        raise UserError(f"no ShareNode {args.name!r} (kubectl get sharenodes lists them)")
+    spec = ShareNode.from_object(obj).spec
+    old = (
+        f"signing key {fingerprint(spec.signing_key)}, "
+        f"encryption key {fingerprint(spec.encryption_key.public_key)}"
+    )
+    events.post(
+        api,
+        obj,
+        reason="Rekeyed",
+        message=f"an administrator re-keyed ShareNode {args.name}: forgot {old}",
+        component="kuorum-cli",
+        kind=names.NODE_KIND,
+        api_version=names.API_VERSION,
+        event_type=events.WARNING,
+    )
+    version = obj["metadata"]["resourceVersion"]
+    try:
+        client.CustomObjectsApi(api).delete_cluster_custom_object(
+            names.GROUP,
+            names.VERSION,
+            names.NODE_PLURAL,
+            args.name,
+            body=client.V1DeleteOptions(
+                preconditions=client.V1Preconditions(resource_version=version)
+            ),
+        )
+    except client.ApiException as error:
+        if error.status == 409:
+            raise UserError(
+                f"ShareNode {args.name} changed while re-keying; run it again"
+            ) from None
+        raise
+    print(f"ShareNode {args.name}: forgot {old}; the node registers its new keys next")
+    return 0
