@@ -81,6 +81,7 @@ class Custody:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kuorum-writer")
         self.shares_held = storage.share_count()
         self._anonymous = anonymous_refusals or RefusalBudget()
+        self._checkpoints = RefusalBudget()
         self._unsafe_corrupt_releases = unsafe_corrupt_releases
 
     @property
@@ -381,15 +382,24 @@ class Custody:
         fields = _slot_fields(slot) if slot else {"namespace": namespace, "name": name}
         text = f"{action} refused: {reason}"
         if actor is None:
-            held_back = self._anonymous.take()
-            if held_back is None:
+            budgeted = _budgeted(self._anonymous, text, "anonymous refusals")
+            if budgeted is None:
                 return
-            if held_back:
-                text = f"{held_back} anonymous refusals held back before this one; {text}"
-        text = text[:MAX_REASON]
+            text = budgeted
         await self._write(
-            self._append, entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text, **fields)
+            self._append,
+            entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text[:MAX_REASON], **fields),
         )
+
+    async def refuse_checkpoint(self, origin: str | None, reason: str) -> None:
+        """Put a refused add-checkpoint on the ledger (possible evidence of a forged or
+        forked log); its origin is only claimed, so these are budgeted like anonymous
+        refusals, in a bucket of their own."""
+        text = _budgeted(self._checkpoints, f"refused to cosign: {reason}", "refused checkpoints")
+        if text is not None:
+            await self.append(
+                entry(EntryKind.WITNESS_REFUSED, origin or "unknown", reason=text[:MAX_REASON])
+            )
 
     # -- ledger reads ------------------------------------------------------------------
 
@@ -427,6 +437,15 @@ class Custody:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(storage, *args)`` on the writer thread."""
         return await self._write(function, self._storage, *args)
+
+
+def _budgeted(budget: RefusalBudget, text: str, what: str) -> str | None:
+    """``text`` if the budget lets it onto the ledger, saying how many were held back
+    before it; None when it is only counted."""
+    held_back = budget.take()
+    if held_back is None:
+        return None
+    return f"{held_back} {what} held back before this one; {text}" if held_back else text
 
 
 def _slot_fields(slot: Slot) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-RATE = 5.0
-"""Anonymous refusals written per second, sustained."""
+RATE = 0.2
+"""Anonymous refusals written per second, sustained (one per 5 s): a flood of any length
+adds about 17,000 entries a day at most, and its count is kept."""
 BURST = 20.0
 """Anonymous refusals written back to back before the rate applies."""
 

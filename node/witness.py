@@ -30,13 +30,11 @@ from kuorum.kube.pinned import pinned_context
 from kuorum.kube.sharenodes import list_share_nodes
 from kuorum.ledger import witness as protocol
 from kuorum.ledger.cosignature import CosignatureVerifier, Cosigner
-from kuorum.ledger.entries import MAX_REASON, EntryKind
 from kuorum.ledger.errors import LedgerError
 from kuorum.ledger.merkle import EMPTY_ROOT
 from kuorum.ledger.note import Ed25519NoteVerifier, NoteVerifier
 from kuorum.models import InvalidSpec, ShareNode
 from kuorum.node.custody import Custody
-from kuorum.node.log import entry
 from kuorum.node.metrics import NodeMetrics
 from kuorum.node.storage import Storage, Witnessed
 
@@ -119,13 +117,7 @@ class WitnessServer:
                 answer.reason,
             )
         if answer.status in EVIDENCE_STATUSES:
-            await self._custody.append(
-                entry(
-                    EntryKind.WITNESS_REFUSED,
-                    answer.origin or "unknown",
-                    reason=f"refused to cosign: {answer.reason}"[:MAX_REASON],
-                )
-            )
+            await self._custody.refuse_checkpoint(answer.origin, answer.reason)
         return answer.status, answer.body, answer.content_type
 
     def _add_locked(self, storage: Storage, body: bytes, now: int) -> protocol.WitnessResponse:
