@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
         help=f"the operator's ServiceAccount (default {names.OPERATOR_ACCOUNT})",
     )
     parser.add_argument(
+        "--admit-nodes",
+        metavar="NAME,...",
+        help="the only ShareNodes to deal to and collect from (default: every ShareNode); "
+        "a ShareNode that appears under another name is ignored",
+    )
+    parser.add_argument(
         "--interval",
         type=float,
         default=10.0,
@@ -75,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
         service_account=args.service_account,
         interval=args.interval,
         heartbeat_grace=timedelta(seconds=args.heartbeat_grace),
+        admitted_nodes=(
+            frozenset(n.strip() for n in args.admit_nodes.split(",") if n.strip())
+            if args.admit_nodes
+            else None
+        ),
     )
     registry = install(settings)
 

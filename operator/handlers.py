@@ -101,7 +101,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        views = _views(kwargs["sharenodes"], config.heartbeat_grace)
+        views = _views(kwargs["sharenodes"], config)
         with METRICS.reconcile_seconds.time():
             try:
                 ready = await reconcile(memo.operator, body, views, now=utcnow())
@@ -112,7 +112,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        views = _views(kwargs["sharenodes"], config.heartbeat_grace)
+        views = _views(kwargs["sharenodes"], config)
         try:
             await _destroy(memo.operator, body, views)
         except Retry as waiting:
@@ -133,15 +133,27 @@ def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
         METRICS.secrets.labels(ready=str(value)).set(sum(v is value for v in states.values()))
 
 
-def _views(index: kopf.Index[str, Any], grace: timedelta) -> dict[str, NodeView]:
+def _views(index: kopf.Index[str, Any], config: OperatorSettings) -> dict[str, NodeView]:
+    """The usable picture of the admitted ShareNodes; others are ignored (and named once)."""
     now = utcnow()
     found = {}
     for name in index:
+        if config.admitted_nodes is not None and name not in config.admitted_nodes:
+            if name not in _IGNORED:
+                _IGNORED.add(name)
+                logger.warning(
+                    "ignoring ShareNode %s: not one of the admitted nodes (--admit-nodes)", name
+                )
+            continue
         for obj in index[name]:
-            node = view(obj, now=now, grace=grace)
+            node = view(obj, now=now, grace=config.heartbeat_grace)
             if node is not None:
                 found[node.name] = node
     return found
+
+
+_IGNORED: set[str] = set()
+"""ShareNodes already named as ignored, so a flood of fakes logs each name once."""
 
 
 async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView]) -> None:
@@ -168,7 +180,7 @@ async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView])
     target = (body.spec.get("target") or {}).get("name") or name
     for other in spec.get("namespaces") or ():
         if other != namespace:
-            await op.kube.delete_secret(other, target)
+            await op.kube.delete_copy(other, target, str(body.metadata.uid))
     if not left:
         op.events(
             body,

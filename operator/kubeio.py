@@ -2,7 +2,12 @@
 
 Blocking client calls run in a thread so kopf's event loop keeps serving other
 objects. The operator writes only ``status`` of a DecentralizedSecret (never ``spec``:
-no GitOps drift) and only Secrets it materializes or was told to import.
+no GitOps drift) and only Secrets it owns: every Secret it creates names its source
+DecentralizedSecret by uid (label ``kuorum.io/source-uid``), it creates a target only
+where none exists, and it updates or deletes one only when that label is there, with the
+read uid and resourceVersion as preconditions. A foreign Secret of the same name is never
+touched (:class:`TargetConflict`). The apiserver enforces the same from its side
+(``charts/kuorum/files/policies/operator.yaml``).
 """
 
 from __future__ import annotations
@@ -10,15 +15,54 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 
 from kuorum import names
+from kuorum.errors import KuorumError
 
 MERGE_PATCH = "application/merge-patch+json"
 SOURCE_LABEL = "kuorum.io/source"
 """On copies in other namespaces: ``NAMESPACE.NAME`` of the DecentralizedSecret."""
+SOURCE_UID_LABEL = "kuorum.io/source-uid"
+"""On every Secret the operator writes: the uid of its DecentralizedSecret (ownership)."""
+
+
+class TargetConflict(KuorumError):
+    """A Secret of the target's name exists and was not made for this DecentralizedSecret."""
+
+    def __init__(self, namespace: str, name: str) -> None:
+        super().__init__(f"{namespace}/{name}")
+        self.namespace = namespace
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Target:
+    """What holds a target's name in one namespace: nothing, our copy, or someone else's."""
+
+    exists: bool
+    owned: bool
+    version: int | None
+
+
+def _owned(secret: Any, uid: str) -> bool:
+    metadata = secret.metadata
+    labels = (metadata and metadata.labels) or {}
+    return labels.get(names.MANAGED_BY_LABEL) == names.MANAGED_BY and (
+        labels.get(SOURCE_UID_LABEL) == uid
+        or any(ref.uid == uid for ref in (metadata.owner_references or ()))
+    )
+
+
+def _preconditions(secret: Any) -> client.V1DeleteOptions:
+    return client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(
+            uid=secret.metadata.uid, resource_version=secret.metadata.resource_version
+        )
+    )
 
 
 class KubeIO:
@@ -52,17 +96,23 @@ class KubeIO:
             raise
         return {key: base64.b64decode(value) for key, value in (secret.data or {}).items()}
 
-    async def secret_version(self, namespace: str, name: str) -> int | None:
-        """The Kuorum version a materialized Secret carries, or None."""
+    async def _read(self, namespace: str, name: str) -> Any:
         try:
-            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            return await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
         except client.ApiException as error:
             if error.status == 404:
                 return None
             raise
-        annotations = (secret.metadata and secret.metadata.annotations) or {}
-        value = annotations.get(names.VERSION_ANNOTATION, "")
-        return int(value) if value.isdigit() else None
+
+    async def target(self, namespace: str, name: str, uid: str) -> Target:
+        """Who holds the target name ``namespace/name``, and the version our copy carries."""
+        secret = await self._read(namespace, name)
+        if secret is None:
+            return Target(exists=False, owned=False, version=None)
+        if not _owned(secret, uid):
+            return Target(exists=True, owned=False, version=None)
+        value = (secret.metadata.annotations or {}).get(names.VERSION_ANNOTATION, "")
+        return Target(exists=True, owned=True, version=int(value) if value.isdigit() else None)
 
     async def write_secret(
         self,
@@ -72,14 +122,20 @@ class KubeIO:
         *,
         secret_type: str,
         version: int,
+        uid: str,
         labels: Mapping[str, str],
         owner: Mapping[str, Any] | None,
     ) -> None:
-        """Create or replace a materialized Secret carrying ``version``."""
+        """Create the Secret carrying ``version``, or replace our own copy (never another's:
+        :class:`TargetConflict`); a copy changed since it was read fails, for the next tick."""
         metadata: dict[str, Any] = {
             "name": name,
             "namespace": namespace,
-            "labels": {names.MANAGED_BY_LABEL: names.MANAGED_BY, **labels},
+            "labels": {
+                names.MANAGED_BY_LABEL: names.MANAGED_BY,
+                SOURCE_UID_LABEL: uid,
+                **labels,
+            },
             "annotations": {names.VERSION_ANNOTATION: str(version)},
         }
         if owner is not None:
@@ -91,15 +147,44 @@ class KubeIO:
         }
         try:
             await asyncio.to_thread(self._core.create_namespaced_secret, namespace, body)
+            return
         except client.ApiException as error:
             if error.status != 409:
                 raise
-            await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
+        existing = await self._read(namespace, name)
+        if existing is None or not _owned(existing, uid):
+            raise TargetConflict(namespace, name)
+        metadata.update(
+            uid=existing.metadata.uid, resourceVersion=existing.metadata.resource_version
+        )
+        await asyncio.to_thread(self._core.replace_namespaced_secret, name, namespace, body)
 
-    async def delete_secret(self, namespace: str, name: str) -> None:
-        """Delete a Secret; one that is already gone is fine."""
+    async def delete_copy(self, namespace: str, name: str, uid: str) -> bool:
+        """Delete our copy ``namespace/name`` (exactly the one read); False when none is ours."""
+        secret = await self._read(namespace, name)
+        if secret is None or not _owned(secret, uid):
+            return False
+        return await self._delete(secret)
+
+    async def delete_imported(self, namespace: str, name: str) -> bool:
+        """Delete a ``fromSecret`` source its owner handed over (labelled
+        ``app.kubernetes.io/managed-by=kuorum``); False when it is not handed over."""
+        secret = await self._read(namespace, name)
+        labels = (secret and secret.metadata.labels) or {}
+        if secret is None or labels.get(names.MANAGED_BY_LABEL) != names.MANAGED_BY:
+            return False
+        return await self._delete(secret)
+
+    async def _delete(self, secret: Any) -> bool:
         try:
-            await asyncio.to_thread(self._core.delete_namespaced_secret, name, namespace)
+            await asyncio.to_thread(
+                self._core.delete_namespaced_secret,
+                secret.metadata.name,
+                secret.metadata.namespace,
+                body=_preconditions(secret),
+            )
         except client.ApiException as error:
-            if error.status != 404:
-                raise
+            if error.status == 404:
+                return False
+            raise
+        return True

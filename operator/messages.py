@@ -18,6 +18,16 @@ STORE_FAILED = (
     "version {version} was not stored on every chosen node ({nodes}); the current version "
     "stays in use and a new attempt follows"
 )
+TARGET_CONFLICT = (
+    "Secret {secrets} already exists and was not created for this DecentralizedSecret, so "
+    "Kuorum leaves it untouched and does not deliver there; choose another spec.target.name, "
+    "or delete that Secret if it is meant to be replaced"
+)
+SOURCE_KEPT = (
+    "spec.source.fromSecret.deleteAfterImport is set, but Secret {namespace}/{name} was not "
+    "deleted: Kuorum deletes only a Secret its owner handed over; label it "
+    "app.kubernetes.io/managed-by=kuorum to have it deleted"
+)
 SOURCE_NOT_FOUND = (
     "spec.source.fromSecret names Secret {namespace}/{name}, which does not exist; "
     "create it or fix the name"

@@ -322,9 +322,14 @@ def materialize(
     status: SecretStatus,
     views: Mapping[str, NodeView],
     versions: Mapping[str, int | None],
+    *,
+    conflicts: Sequence[str] = (),
 ) -> Materialize | None:
-    """Which target Secrets to write (``versions``: what each holds), or None when current."""
-    stale = tuple(ns for ns in targets(secret) if versions.get(ns) != status.version)
+    """Which target Secrets to write (``versions``: what our copy in each holds), or None
+    when current; ``conflicts``: namespaces where another's Secret holds the name."""
+    stale = tuple(
+        ns for ns in targets(secret) if ns not in conflicts and versions.get(ns) != status.version
+    )
     if not stale:
         return None
     changed, down = key_changed(status, views), _down(status, views)
@@ -342,8 +347,11 @@ def report(
     views: Mapping[str, NodeView],
     now: datetime,
     collected: Collected | None,
+    *,
+    conflicts: Sequence[str] = (),
 ) -> Report:
-    """Health of the committed version, after a collection when one was made."""
+    """Health of the committed version, after a collection when one was made; Ready is
+    False while another's Secret holds the target name in one of ``conflicts``."""
     version = status.version
     assert version is not None
     nodes = status.nodes or ()
@@ -382,9 +390,16 @@ def report(
         materialized = Event("Normal", "Materialized", text)
     status = replace(status, nodes=_states(nodes, changed, down, bad))
     healthy = _with(status, _serving(secret, status, changed, down, now))
-    return Report(
-        healthy, tuple(events), materialized, retire=materialized is not None and version > 1
-    )
+    retire = materialized is not None and version > 1
+    if conflicts:
+        taken = ", ".join(f"{ns}/{secret.target_name}" for ns in conflicts)
+        message = messages.TARGET_CONFLICT.format(secrets=taken)
+        ready = _condition(
+            ConditionType.READY, False, Reason.TARGET_CONFLICT, message, now, secret.generation
+        )
+        wait = Wait(Reason.TARGET_CONFLICT, message)
+        return Report(_with(healthy, [ready]), tuple(events), materialized, wait, retire)
+    return Report(healthy, tuple(events), materialized, retire=retire)
 
 
 def _blame(

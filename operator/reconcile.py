@@ -32,10 +32,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names
 from kuorum.errors import KuorumError
-from kuorum.models import DecentralizedSecret, InvalidSpec, SecretStatus
-from kuorum.operator import dealing, plan
+from kuorum.models import DecentralizedSecret, InvalidSpec, Reason, SecretStatus
+from kuorum.operator import dealing, messages, plan
 from kuorum.operator.collect import Collected, Source, collect
-from kuorum.operator.kubeio import SOURCE_LABEL, KubeIO
+from kuorum.operator.kubeio import SOURCE_LABEL, KubeIO, TargetConflict
 from kuorum.operator.metrics import METRICS
 from kuorum.operator.nodeclient import NodeClient, NodeError
 from kuorum.placement import NodeView
@@ -159,14 +159,15 @@ async def _materialize(
     now: datetime,
 ) -> plan.Report:
     """Write the committed version where the target Secret is stale; report health."""
-    versions = {
-        ns: await op.kube.secret_version(ns, secret.target_name) for ns in plan.targets(secret)
-    }
-    materialize = plan.materialize(secret, status, views, versions)
+    uid = body["metadata"]["uid"]
+    held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in plan.targets(secret)}
+    versions = {ns: target.version for ns, target in held.items()}
+    conflicts = [ns for ns, target in held.items() if target.exists and not target.owned]
+    materialize = plan.materialize(secret, status, views, versions, conflicts=conflicts)
     collected = None
     if materialize is not None:
         collected = await _collect(op, secret, status, materialize)
-    report = plan.report(secret, status, views, now, collected)
+    report = plan.report(secret, status, views, now, collected, conflicts=conflicts)
     for event in report.events:
         _post(op, body, event)
     if report.materialized is not None:
@@ -203,8 +204,11 @@ async def _commit(
     of a version the next tick abandons (and destroys), or lose imported values.
     """
     await _patch(op, secret.namespace, secret.name, status, done.status)
-    if done.delete_source is not None:
-        await op.kube.delete_secret(secret.namespace, done.delete_source)
+    if done.delete_source is not None and not await op.kube.delete_imported(
+        secret.namespace, done.delete_source
+    ):
+        message = messages.SOURCE_KEPT.format(namespace=secret.namespace, name=done.delete_source)
+        op.events(body, "Warning", "SourceKept", message)
     if done.rotated:
         METRICS.rotations.inc()
     _post(op, body, done.event)
@@ -327,15 +331,20 @@ async def _write_secrets(
     owner = _owner(body["metadata"])
     for ns in namespaces:
         own = ns == secret.namespace
-        await op.kube.write_secret(
-            ns,
-            secret.target_name,
-            data,
-            secret_type=secret.spec.target.type,
-            version=status.version,
-            labels={} if own else {SOURCE_LABEL: f"{secret.namespace}.{secret.name}"},
-            owner=owner if own else None,
-        )
+        try:
+            await op.kube.write_secret(
+                ns,
+                secret.target_name,
+                data,
+                secret_type=secret.spec.target.type,
+                version=status.version,
+                uid=owner["uid"],
+                labels={} if own else {SOURCE_LABEL: f"{secret.namespace}.{secret.name}"},
+                owner=owner if own else None,
+            )
+        except TargetConflict as conflict:  # created by someone else since it was read
+            message = messages.TARGET_CONFLICT.format(secrets=str(conflict))
+            op.events(body, "Warning", str(Reason.TARGET_CONFLICT), message)
 
 
 async def _destroy_older(

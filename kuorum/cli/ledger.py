@@ -39,6 +39,13 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG or ~/.kube/config")
     verify.add_argument("--json", action="store_true", help="print one JSON document")
+    verify.add_argument(
+        "--nodes-lock",
+        type=Path,
+        metavar="FILE",
+        help="check each ShareNode's keys against FILE (kuorum nodes lock); a node it does "
+        "not pin, or pins otherwise, fails, and so does a pinned node that is missing",
+    )
     verify.set_defaults(func=run_verify)
 
 
@@ -189,12 +196,34 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
     return results
 
 
+def _check_lock(reports: list[dict[str, Any]], objects: list[dict[str, Any]], lock: Path) -> None:
+    """Fail each node the lock does not vouch for; report locked nodes that are gone."""
+    from kuorum import nodelock
+
+    pins = nodelock.load(lock)
+    by_name = {report["node"]: report for report in reports}
+    for obj in objects:
+        report = by_name.get(obj["metadata"]["name"])
+        problems = nodelock.mismatches(pins, obj)
+        if report is not None and problems:
+            report["problems"] = [*problems, *report["problems"]]
+            report["ok"] = False
+    for name in sorted(set(pins) - set(by_name)):
+        missing = (
+            f"ShareNode {name} is pinned in {lock} but not in the cluster: its ledger is unaudited"
+        )
+        reports.append({"node": name, "ok": False, "problems": [missing]})
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Audit every ShareNode; print the reports; 0 only if every node checks out."""
     from kuorum.kube.client import api_client
     from kuorum.kube.sharenodes import list_share_nodes
 
-    reports = audit(collect(list_share_nodes(api_client(args.kubeconfig))))
+    objects = list_share_nodes(api_client(args.kubeconfig))
+    reports = audit(collect(objects))
+    if args.nodes_lock is not None:
+        _check_lock(reports, objects, args.nodes_lock)
     ok = bool(reports) and all(report["ok"] for report in reports)
     if args.json:
         json.dump({"ok": ok, "nodes": reports}, sys.stdout, indent=2)

@@ -1,4 +1,8 @@
-"""``kuorum nodes rekey``: the one way a share node's registered keys change.
+"""``kuorum nodes lock`` and ``kuorum nodes rekey``: pin the share nodes, and the one way
+a share node's registered keys change.
+
+``lock`` writes the pin file that ``kuorum seal`` and ``kuorum ledger verify`` check with
+``--nodes-lock`` (:mod:`kuorum.nodelock`).
 
 A ShareNode's keys and certificate are immutable (the CRD refuses a change in place), so
 a node that lost its data directory stays unregistered. Re-keying is an administrator's
@@ -31,6 +35,32 @@ def register(subparsers: Any) -> None:
     rekey.add_argument("name", help="the ShareNode")
     rekey.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
     rekey.set_defaults(func=run_rekey)
+    lock = actions.add_parser(
+        "lock",
+        help="print a pin file of every ShareNode's keys (commit it beside sealed manifests)",
+        description="Write the SHA-256 of each ShareNode's signing key, encryption key and "
+        "TLS certificate; review it, commit it, and pass it as --nodes-lock to 'kuorum seal' "
+        "and 'kuorum ledger verify' so a changed or added ShareNode is refused.",
+    )
+    lock.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
+    lock.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    lock.set_defaults(func=run_lock)
+
+
+def run_lock(args: argparse.Namespace) -> int:
+    from kuorum import nodelock
+    from kuorum.kube.client import api_client
+    from kuorum.kube.sharenodes import list_share_nodes
+
+    objects = list_share_nodes(api_client(args.kubeconfig))
+    if not objects:
+        raise UserError("no ShareNodes found: nothing to lock (right cluster? --kubeconfig?)")
+    text = nodelock.render(objects)
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.write_text(text)
+    return 0
 
 
 def run_rekey(args: argparse.Namespace) -> int:

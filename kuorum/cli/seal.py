@@ -86,6 +86,12 @@ def register(subparsers: Any) -> None:
         help="seal offline to the ShareNodes in FILE (kubectl get snode -o yaml)",
     )
     nodes.add_argument(
+        "--nodes-lock",
+        type=Path,
+        metavar="FILE",
+        help="refuse any ShareNode that FILE (kuorum nodes lock) does not pin exactly",
+    )
+    nodes.add_argument(
         "--node-selector",
         action="append",
         default=[],
@@ -255,7 +261,7 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
     """The candidate nodes and the version to seal, from the file or the cluster."""
     now = datetime.now(UTC)
     if args.nodes is not None:
-        objects = _node_objects(args.nodes)
+        objects = _locked(_node_objects(args.nodes), args.nodes_lock)
         # offline: the file is a snapshot, so its heartbeats say nothing about now
         views = [replace(v, usable=True) for v in _views(objects, now, args.nodes)]
         return views, args.version or 1
@@ -266,7 +272,7 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
     from kuorum.kube.sharenodes import list_share_nodes
 
     api = api_client(args.kubeconfig)
-    objects = list_share_nodes(api)
+    objects = _locked(list_share_nodes(api), args.nodes_lock)
     version = args.version
     if version is None:
         try:
@@ -278,6 +284,19 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
             ) from None
         version = SecretStatus.from_dict(existing.get("status") or {}).next_version
     return _views(objects, now, "the cluster"), version
+
+
+def _locked(objects: Sequence[Mapping[str, Any]], lock: Path | None) -> Sequence[Mapping[str, Any]]:
+    """``objects``, if the nodes lock (when given) pins every one of them exactly."""
+    if lock is None:
+        return objects
+    from kuorum import nodelock
+
+    pins = nodelock.load(lock)
+    problems = [problem for obj in objects for problem in nodelock.mismatches(pins, obj)]
+    if problems:
+        raise UserError(f"--nodes-lock {lock}: " + "; ".join(problems) + "; nothing was sealed")
+    return objects
 
 
 def _views(objects: Sequence[Mapping[str, Any]], now: datetime, where: object) -> list[NodeView]:

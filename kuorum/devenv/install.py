@@ -9,7 +9,8 @@ and forbids each component exactly what a production install does.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +98,21 @@ def admission_policies(component: str, namespace: str) -> list[dict[str, Any]]:
 
 
 def apply_admission_policies(
-    api: client.ApiClient, manifests: Iterable[dict[str, Any]], *, timeout: float = 30.0
+    api: client.ApiClient, manifests: Sequence[dict[str, Any]], *, timeout: float = 30.0
 ) -> None:
-    """Create or replace policies and bindings; wait until each policy is type-checked."""
+    """Create or replace policies and bindings; return once the apiserver enforces them
+    (and raise if it found type errors in one).
+
+    The apiserver has no status for "enforced": a probe policy is re-applied with a fresh
+    nonce after the others, and a dry-run ConfigMap is created until the apiserver
+    refuses it with that nonce, so both of its informers (policies, bindings) have seen
+    everything applied before.
+    """
     admission: Any = client.AdmissionregistrationV1Api(api)
-    policies = []
-    for manifest in manifests:
+    nonce = uuid.uuid4().hex[:16]
+    for manifest in [*manifests, *_probe(nonce)]:
         name = manifest["metadata"]["name"]
         if manifest["kind"] == "ValidatingAdmissionPolicy":
-            policies.append(name)
             create, patch = (
                 admission.create_validating_admission_policy,
                 admission.patch_validating_admission_policy,
@@ -118,18 +125,68 @@ def apply_admission_policies(
         _create_or_replace(
             functools.partial(create, manifest), functools.partial(patch, name, manifest)
         )
+    core = client.CoreV1Api(api)
+    probe: Any = {"metadata": {"generateName": PROBE + "-", "labels": {PROBE_LABEL: nonce}}}
 
-    def checked() -> bool:
-        for name in policies:
-            policy = admission.read_validating_admission_policy(name)
-            status = policy.status
-            if status is None or status.observed_generation != policy.metadata.generation:
-                return False
-            if status.type_checking and status.type_checking.expression_warnings:
-                raise RuntimeError(f"policy {name}: {status.type_checking.expression_warnings}")
-        return True
+    def enforced() -> bool:
+        try:
+            core.create_namespaced_config_map("default", probe, dry_run="All")
+        except client.ApiException as error:
+            if error.status == 403 and nonce in str(error.body):
+                return True
+            if error.status != 403:
+                raise
+        return False
 
-    wait_until(checked, timeout=timeout, what="admission policies " + ", ".join(policies))
+    wait_until(enforced, timeout=timeout, what="the apiserver enforcing the admission policies")
+    for manifest in manifests:
+        if manifest["kind"] == "ValidatingAdmissionPolicy":
+            status = admission.read_validating_admission_policy(manifest["metadata"]["name"]).status
+            warnings = status and status.type_checking and status.type_checking.expression_warnings
+            if warnings:
+                raise RuntimeError(f"policy {manifest['metadata']['name']}: {warnings}")
+
+
+PROBE = "kuorum-policy-probe"
+PROBE_LABEL = "kuorum.io/policy-probe"
+
+
+def _probe(nonce: str) -> list[dict[str, Any]]:
+    """A policy that refuses only dry-run ConfigMaps labelled with ``nonce``."""
+    api_version = "admissionregistration.k8s.io/v1"
+    return [
+        {
+            "apiVersion": api_version,
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": PROBE},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE"],
+                            "resources": ["configmaps"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {"expression": "false", "message": f"probe {nonce}", "reason": "Forbidden"}
+                ],
+            },
+        },
+        {
+            "apiVersion": api_version,
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": PROBE},
+            "spec": {
+                "policyName": PROBE,
+                "validationActions": ["Deny"],
+                "matchResources": {"objectSelector": {"matchLabels": {PROBE_LABEL: nonce}}},
+            },
+        },
+    ]
 
 
 def grant_component(

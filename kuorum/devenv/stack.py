@@ -180,7 +180,8 @@ def start_webhook(plane: ControlPlane) -> str:
 
 
 def start_operator(plane: ControlPlane) -> None:
-    """Start the operator as the kuorum-operator ServiceAccount, holding the chart's Lease."""
+    """Start the operator as the kuorum-operator ServiceAccount, holding the chart's Lease
+    and admitting only the stack's nodes (as the chart admits its StatefulSet's pods)."""
     install.grant_component(plane.api_client(), "operator")
     kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.OPERATOR_ACCOUNT)
     plane.supervisor.start(
@@ -196,5 +197,7 @@ def start_operator(plane: ControlPlane) -> None:
             f"127.0.0.1:{free_port()}",
             "--leader-election-lease",
             "kuorum-operator",
+            "--admit-nodes",
+            ",".join(StackState.load(plane.state_dir).nodes),
         ],
     )

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from nodes import (
@@ -78,7 +79,7 @@ def wait_fully_cosigned(nodes: list[NodeProcess]) -> None:
     )
 
 
-def verify(control_plane: ControlPlane) -> tuple[int, dict[str, dict[str, object]]]:
+def verify(control_plane: ControlPlane, *extra: str) -> tuple[int, dict[str, dict[str, object]]]:
     result = subprocess.run(
         [
             sys.executable,
@@ -89,6 +90,7 @@ def verify(control_plane: ControlPlane) -> tuple[int, dict[str, dict[str, object
             "--json",
             "--kubeconfig",
             str(control_plane.kubeconfig),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -224,10 +226,19 @@ def test_tampering_with_one_ledger_is_named(
 
 
 def test_witnesses_refuse_a_rekeyed_node_and_log_it(
-    control_plane: ControlPlane, share_nodes: ShareNodes
+    control_plane: ControlPlane, share_nodes: ShareNodes, tmp_path: Path
 ) -> None:
-    """A changed log key is never re-trusted silently: peers refuse and ledger it."""
+    """A changed log key is never re-trusted silently: peers refuse and ledger it, and
+    ``ledger verify --nodes-lock`` names the node against the committed lock."""
     witness, victim = populate(control_plane, share_nodes, count=2)
+    lock = tmp_path / "nodes.lock"
+    lock_command = ["nodes", "lock", "--kubeconfig", str(control_plane.kubeconfig), "-o", str(lock)]
+    subprocess.run(
+        [sys.executable, "-m", "kuorum", *lock_command],
+        check=True,
+        timeout=60,
+    )
+    assert verify(control_plane, "--nodes-lock", str(lock))[0] == 0
     victim.stop()
     replace_signing_key(victim)
     start_rekeyed(control_plane, victim)
@@ -246,3 +257,9 @@ def test_witnesses_refuse_a_rekeyed_node_and_log_it(
     while "different signingKey" not in witness.log.read_text():
         assert time.monotonic() < deadline, "the witness never logged the changed key"
         time.sleep(0.2)
+    code, report = verify(control_plane, "--nodes-lock", str(lock))
+    assert code == 1
+    assert any(
+        f"ShareNode {victim.name} has another spec.signingKey" in problem
+        for problem in report[victim.name]["problems"]  # type: ignore[attr-defined]
+    )

@@ -167,8 +167,8 @@ def test_from_secret_imports_the_values_and_deletes_the_original(
     original = {"user": b"app", "password": b"s3cret-value"}
     client.CoreV1Api(control_plane.api_client()).create_namespaced_secret(
         namespace,
-        {
-            "metadata": {"name": "legacy"},
+        {  # handed over: only a Secret so labelled may be deleted by Kuorum
+            "metadata": {"name": "legacy", "labels": {names.MANAGED_BY_LABEL: names.MANAGED_BY}},
             "data": {k: base64.b64encode(v).decode() for k, v in original.items()},
         },
     )
@@ -273,3 +273,51 @@ def _exists(plane: ControlPlane, namespace: str, name: str) -> bool:
             return False
         raise
     return True
+
+
+def test_a_foreign_secret_named_as_the_target_is_never_touched(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
+) -> None:
+    """A tenant names someone else's Secret, here and in another namespace: both stay
+    byte-for-byte as they were, Ready says why, and deleting the DecentralizedSecret
+    deletes nothing it did not create."""
+    share_nodes.start(3, extra=NODE_FLAGS)
+    core = client.CoreV1Api(control_plane.api_client())
+    other = f"{namespace}-argocd"
+    control_plane.create_namespace(other)
+    foreign = {"metadata": {"name": "argocd-secret"}, "data": {"admin.password": "aGFzaA=="}}
+    before = {ns: core.create_namespaced_secret(ns, foreign) for ns in (namespace, other)}
+    spec = {
+        **GENERATED,
+        "threshold": 2,
+        "shares": 3,
+        "target": {"name": "argocd-secret"},
+        "access": {"namespaces": [other]},
+    }
+    apply_secret(control_plane, namespace, "takeover", spec)
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "takeover",
+        "Ready",
+        "False",
+        reason="TargetConflict",
+        operator=operator,
+    )
+    assert f"{namespace}/argocd-secret" in condition(obj, "Ready")["message"]
+    client.CustomObjectsApi(control_plane.api_client()).delete_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "takeover"
+    )
+
+    def gone() -> bool:
+        try:
+            get_secret(control_plane, namespace, "takeover")
+        except client.ApiException as error:
+            return error.status == 404
+        return False
+
+    wait_until(gone, timeout=TIMEOUT, what="DecentralizedSecret takeover finalized")
+    for ns, created in before.items():
+        after = core.read_namespaced_secret("argocd-secret", ns)
+        assert after.data == created.data, ns
+        assert after.metadata.resource_version == created.metadata.resource_version, ns

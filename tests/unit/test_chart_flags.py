@@ -95,3 +95,15 @@ def test_helm_test_runs_a_real_command() -> None:
     pod = find(render(), "Pod", "kuorum-ledger-auditor")
     args = cli.build_parser().parse_args(pod["spec"]["containers"][0]["args"])
     assert (args.command, args.func.__module__) == ("ledger", "kuorum.cli.ledger")
+
+
+def test_operator_admits_exactly_the_statefulsets_pods() -> None:
+    objects = render()
+    (container,) = find(objects, "Deployment", "kuorum-operator")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    args = cli.build_parser().parse_args(
+        [expand(a, environment(container, "operator")) for a in container["args"]]
+    )
+    replicas = find(objects, "StatefulSet", "kuorum-node")["spec"]["replicas"]
+    assert args.admit_nodes.split(",") == [f"kuorum-node-{i}" for i in range(replicas)]

@@ -8,6 +8,7 @@ sends the same objects to a real apiserver.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from chartkit import (
 
 from kuorum import names
 from kuorum.devenv import install
+from kuorum.models import SecretType
 
 DEFAULT, FULL = "default", "full"
 VALUES = {DEFAULT: (), FULL: (FULL_VALUES,)}
@@ -277,8 +279,34 @@ def test_each_node_may_write_only_its_own_sharenode(
         default_objects, "ValidatingAdmissionPolicyBinding", "kuorum-node-writes-own-sharenode"
     )
     assert binding["spec"]["validationActions"] == ["Deny"]
+
+
+def test_the_chart_renders_the_admission_policies_dev_mode_applies(
+    default_objects: list[dict[str, Any]],
+) -> None:
     rendered = [o for o in default_objects if o["kind"].startswith("ValidatingAdmissionPolicy")]
-    assert rendered == install.admission_policies("node", "kuorum-system"), "dev = chart"
+    applied = [
+        p
+        for component in ("node", "operator", "webhook")
+        for p in install.admission_policies(component, "kuorum-system")
+    ]
+
+    def by_name(manifests: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+
+    assert by_name(rendered) == by_name(applied)
+    assert len(applied) == 8 and all("KUORUM_NAMESPACE" not in str(p) for p in applied)
+
+
+def test_the_operator_policy_allows_exactly_the_crds_target_types() -> None:
+    (policy, _) = install.admission_policies("operator", "kuorum-system")
+    (types,) = [
+        v["expression"]
+        for v in policy["spec"]["validations"]
+        if "orValue('Opaque') in" in v["expression"]
+    ]
+    allowed = set(re.findall(r"'([^']+)'", types.split(" in ", 1)[1]))
+    assert allowed == {str(t) for t in SecretType}
 
 
 @pytest.mark.parametrize(("values", "n", "t"), [(DEFAULT, 5, 3), (FULL, 7, 4)])

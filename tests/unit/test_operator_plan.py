@@ -296,6 +296,21 @@ def test_only_stale_target_namespaces_are_written() -> None:
     assert [n.name for n in step.sources] == ["a", "b", "c"]
 
 
+def test_a_foreign_secret_of_the_target_name_is_never_written_and_ready_says_why() -> None:
+    shared = secret(access={"namespaces": ["ns", "argocd"]})
+    versions = {"ns": None, "argocd": None}
+    step = plan.materialize(shared, COMMITTED, views(*THREE), versions, conflicts=["argocd"])
+    assert step is not None and step.namespaces == ("ns",)
+    report = plan.report(
+        shared, COMMITTED, views(*THREE), NOW, Collected({"k": b"v"}, (), ()), conflicts=["argocd"]
+    )
+    ready = condition(report.status, "Ready")
+    assert (ready.status, ready.reason) == (ConditionStatus.FALSE, "TargetConflict")
+    assert "argocd/" in ready.message and "spec.target.name" in ready.message
+    assert report.wait is not None and report.wait.reason == "TargetConflict"
+    assert report.materialized is not None, "the namespaces that are ours are still served"
+
+
 def test_too_few_shares_make_ready_false_and_degraded_names_the_nodes() -> None:
     nodes = views(THREE[0], node("b", usable=False), node("c", usable=False))
     step = plan.materialize(secret(), COMMITTED, nodes, {})

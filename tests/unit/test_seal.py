@@ -7,6 +7,7 @@ offline mode); the cluster mode is exercised by the operator's integration tests
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kuorum import names, sharing
+from kuorum import names, nodelock, sharing
 from kuorum.cli import main
 from kuorum.envelope import (
     EnvelopeError,
@@ -25,6 +26,7 @@ from kuorum.envelope import (
     decrypt_payload,
     open_share,
 )
+from kuorum.errors import UserError
 from kuorum.models import DecentralizedSecret, Sealed
 from kuorum.sealing import Recipient, misfits, seal
 
@@ -269,3 +271,73 @@ def test_misfits_name_nodes_whose_keys_changed_or_that_were_sealed_for_another_o
     assert "not sealed for shop/cache version 2" in elsewhere[0].detail
     resigned = dataclasses.replace(sealed, sealer=bytes(32))
     assert len(misfits(resigned, namespace="shop", name="db", keys=published)) == 3
+
+
+# -- nodes lock: seal trusts only the ShareNodes the committed lock pins exactly
+
+LOCKED_SEAL = ["--name", "db", "-n", "shop", "-t", "2", "--shares", "3", "--from-literal", "k=v"]
+
+
+def _items(path: Path) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = yaml.safe_load(path.read_text())["items"]
+    return items
+
+
+def _lock(tmp_path: Path, objects: list[dict[str, Any]]) -> Path:
+    lock = tmp_path / "nodes.lock"
+    lock.write_text(nodelock.render(objects))
+    return lock
+
+
+def test_a_lock_round_trips_and_pins_every_node(tmp_path: Path, nodes_file: Path) -> None:
+    objects = _items(nodes_file)
+    pins = nodelock.load(_lock(tmp_path, objects))
+    assert sorted(pins) == sorted(o["metadata"]["name"] for o in objects)
+    assert all(nodelock.mismatches(pins, o) == [] for o in objects)
+
+
+@pytest.mark.parametrize("field", nodelock.FIELDS)
+def test_a_lock_names_a_changed_key_or_certificate(
+    tmp_path: Path, nodes_file: Path, field: str
+) -> None:
+    objects = _items(nodes_file)
+    pins = nodelock.load(_lock(tmp_path, objects))
+    changed = copy.deepcopy(objects[0])
+    other = NodeKeys.generate(kem="X25519").public().to_dict()
+    changed["spec"][field] = other.get(field, PEM + "\n")
+    (problem,) = nodelock.mismatches(pins, changed)
+    assert f"ShareNode {changed['metadata']['name']} has another spec.{field}" in problem
+
+
+def test_seal_refuses_nodes_the_lock_does_not_vouch_for(
+    tmp_path: Path, nodes_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    objects = _items(nodes_file)
+    lock = _lock(tmp_path, objects)
+    status, obj, _ = run_seal(
+        tmp_path, *LOCKED_SEAL, "--nodes", str(nodes_file), "--nodes-lock", str(lock)
+    )
+    assert status == 0 and obj["kind"] == names.SECRET_KIND
+
+    objects[1]["spec"]["signingKey"] = base64.b64encode(bytes(32)).decode()  # re-keyed
+    objects.append({**copy.deepcopy(objects[0]), "metadata": {"name": "intruder"}})
+    tampered = tmp_path / "tampered.yaml"
+    tampered.write_text(yaml.safe_dump({"kind": "List", "items": objects}))
+    (tmp_path / "sealed.yaml").unlink()
+    status, obj, _ = run_seal(
+        tmp_path, *LOCKED_SEAL, "--nodes", str(tampered), "--nodes-lock", str(lock)
+    )
+    message = capsys.readouterr().err
+    assert (status, obj) == (2, {})
+    assert f"ShareNode {objects[1]['metadata']['name']} has another spec.signingKey" in message
+    assert "ShareNode intruder is not in the nodes lock" in message
+
+
+def test_a_malformed_lock_is_refused_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "nodes.lock"
+    bad.write_text("kind: Something\n")
+    with pytest.raises(UserError, match="not a NodesLock file"):
+        nodelock.load(bad)
+    bad.write_text("kind: NodesLock\nnodes: {a: {signingKey: x}}\n")
+    with pytest.raises(UserError, match="node a must pin exactly"):
+        nodelock.load(bad)

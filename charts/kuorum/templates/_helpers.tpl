@@ -127,3 +127,13 @@ podAntiAffinity:
 {{- fail (printf "node.kem=%q: use MLKEM768_X25519 or X25519" .Values.node.kem) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The ShareNode names of the StatefulSet's pods, comma-separated: <name>-0,...,<name>-(n-1). */}}
+{{- define "kuorum.node.names" -}}
+{{- $name := include "kuorum.node.name" . -}}
+{{- $names := list -}}
+{{- range $i := until (int .Values.node.replicas) -}}
+{{- $names = append $names (printf "%s-%d" $name $i) -}}
+{{- end -}}
+{{- join "," $names -}}
+{{- end -}}
