@@ -38,6 +38,7 @@ from kuorum import names, sharing
 from kuorum.devenv import install
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import Supervisor, free_port, wait_until
+from kuorum.devenv.stack import node_kubeconfig
 from kuorum.envelope import EncryptionPrivateKey, NodePublicKeys, ShareContext, seal_share
 from kuorum.kube.pinned import pinned_context
 
@@ -101,7 +102,7 @@ def p(samples: list[float], q: float) -> float:
 
 def start_node(plane: ControlPlane, directory: Path) -> tuple[int, Supervisor]:
     install.grant_component(plane.api_client(), "node")
-    kubeconfig = plane.kubeconfig_for(NAMESPACE, names.NODE_ACCOUNT)
+    kubeconfig = node_kubeconfig(plane, "bench-node")
     port = free_port()
     supervisor = Supervisor(directory, tie_to_parent=True)
     supervisor.start(
@@ -182,7 +183,9 @@ def measure(
     )["spec"]
     keys = NodePublicKeys.from_dict(spec)
     node_context = pinned_context(spec["tlsCertificate"])
-    token = plane.token(NAMESPACE, names.OPERATOR_ACCOUNT, audience=names.NODE_TOKEN_AUDIENCE)
+    token = plane.token(
+        NAMESPACE, names.OPERATOR_ACCOUNT, audience=names.node_audience("bench-node")
+    )
     dealer = ed25519.Ed25519PrivateKey.generate()
     count = runs + max(runs // 10, 5)  # timed runs plus warm-up
 
@@ -252,6 +255,11 @@ def measure(
     get_samples = timed(secret_get(), runs)
     release_rate = concurrent_rate(node_release, clients, runs // clients)
     get_rate = concurrent_rate(secret_get, clients, runs // clients)
+    wrong = plane.token(NAMESPACE, names.OPERATOR_ACCOUNT, audience=names.node_audience("other"))
+    with Flood(port, node_context, wrong):
+        flooded_store = timed(node_store, runs)
+        flooded_release = timed(node_release(), runs)
+    quiet = "the same, no flood (above)"
     writes = "kube-apiserver POST Secret (TLS, token, RBAC)"
     reads = "kube-apiserver GET Secret (TLS, token, RBAC)"
     rows = [
@@ -275,6 +283,20 @@ def measure(
             reads,
             1000 / get_rate,
         ),
+        (
+            f"store 1 share during a flood ({FLOODERS} hostile clients), p50",
+            statistics.median(flooded_store),
+            quiet,
+            statistics.median(store_samples),
+        ),
+        ("store during a flood, p99", p(flooded_store, 99), quiet, p(store_samples, 99)),
+        (
+            "release 1 share during a flood, p50",
+            statistics.median(flooded_release),
+            quiet,
+            statistics.median(release_samples),
+        ),
+        ("release during a flood, p99", p(flooded_release, 99), quiet, p(release_samples, 99)),
     ]
     rates = {
         "node": release_rate,
@@ -283,6 +305,45 @@ def measure(
         "peer_1": 1000 / statistics.mean(get_samples),
     }
     return rows, rates
+
+
+FLOODERS = 2
+
+
+class Flood:
+    """Hostile clients hammering the node while the block runs: no token, another node's
+    token, junk add-checkpoint bodies (each refused before any TokenReview)."""
+
+    def __init__(self, port: int, context: Any, wrong_token: str) -> None:
+        self._port, self._context, self._wrong = port, context, wrong_token
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(FLOODERS)]
+        self.sent = 0
+
+    def _run(self) -> None:
+        requests = [
+            ("PUT", "/v1/shares/bench/db/9", {}),
+            ("GET", "/v1/shares/bench/db", {"Authorization": f"Bearer {self._wrong}"}),
+            ("POST", "/v1/ledger/add-checkpoint", {}),
+        ]
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self._port, context=self._context, timeout=30
+        )
+        while not self._stop.is_set():
+            for method, path, headers in requests:
+                connection.request(method, path, body=b"junk", headers=headers)
+                connection.getresponse().read()
+                self.sent += 1
+
+    def __enter__(self) -> Flood:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
 
 
 def grant_secret_access(plane: ControlPlane) -> str:

@@ -22,6 +22,10 @@ from urllib.parse import urlsplit
 
 from kuorum import names
 
+FRESH_SECONDS = 300.0
+"""Entries younger than this may still wait for their cosignatures (peers witness every
+30 s by default; this leaves room for a node restarting or a peer catching up)."""
+
 PAGE = 1000
 """Entries asked for per request (the node's page size)."""
 TIMEOUT = 15.0
@@ -39,6 +43,19 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG or ~/.kube/config")
     verify.add_argument("--json", action="store_true", help="print one JSON document")
+    verify.add_argument(
+        "--witnesses",
+        type=int,
+        metavar="K",
+        help="peers that must have cosigned every entry (default: a majority of the others)",
+    )
+    verify.add_argument(
+        "--fresh",
+        type=float,
+        default=FRESH_SECONDS,
+        metavar="SECONDS",
+        help="entries younger than this may still lack cosignatures (default %(default)s)",
+    )
     verify.add_argument(
         "--nodes-lock",
         type=Path,
@@ -128,12 +145,22 @@ def collect(items: list[dict[str, Any]]) -> list[Evidence]:
     return [evidence for evidence, _ in nodes]
 
 
-def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
+def default_quorum(nodes: int) -> int:
+    """Cosigning peers each entry needs by default: a majority of the other nodes."""
+    return (nodes - 1) // 2 + 1 if nodes > 1 else 0
+
+
+def audit(
+    everyone: list[Evidence], *, quorum: int | None = None, fresh: float = FRESH_SECONDS
+) -> list[dict[str, Any]]:
     """Audit each node with the checkpoints its peers cosigned; plain data for printing.
 
     A cosignature that does not verify with its witness's registered key is blamed on
-    the witness, not on the log it cosigned.
+    the witness, not on the log it cosigned. Entries fewer than ``quorum`` peers cosigned
+    (default: a majority of the others) fail unless younger than ``fresh`` seconds.
     """
+    from datetime import UTC, datetime, timedelta
+
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from kuorum.ledger import (
@@ -188,7 +215,13 @@ def audit(everyone: list[Evidence]) -> list[dict[str, Any]]:
             results.append({"node": evidence.name, "ok": False, "problems": own})
             continue
         result = audit_node(
-            evidence.name, log_key, evidence.entries, evidence.checkpoint, reports[evidence.name]
+            evidence.name,
+            log_key,
+            evidence.entries,
+            evidence.checkpoint,
+            reports[evidence.name],
+            quorum=default_quorum(len(everyone)) if quorum is None else quorum,
+            fresh_after=datetime.now(UTC) - timedelta(seconds=fresh),
         ).to_json()
         result["problems"] = [*own, *result["problems"]]  # type: ignore[misc]
         result["ok"] = not result["problems"]
@@ -221,7 +254,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from kuorum.kube.sharenodes import list_share_nodes
 
     objects = list_share_nodes(api_client(args.kubeconfig))
-    reports = audit(collect(objects))
+    reports = audit(collect(objects), quorum=args.witnesses, fresh=args.fresh)
     if args.nodes_lock is not None:
         _check_lock(reports, objects, args.nodes_lock)
     ok = bool(reports) and all(report["ok"] for report in reports)

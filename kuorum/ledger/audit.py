@@ -6,10 +6,17 @@ ShareNode key, recomputes the Merkle root from the entries, parses every entry, 
 checks that each witnessed checkpoint is a prefix of the current log. A rewritten,
 reordered, truncated or re-signed history shows up as a problem sentence naming what
 is wrong; the audit itself never raises on bad evidence.
+
+A log is only as good as its witnesses: with ``quorum`` k, every entry must be covered
+by checkpoints that at least k peers cosigned, except entries written after
+``fresh_after`` (witnessing runs on a timer, so the newest entries wait for it). A node
+that rewrites what nobody witnessed, or avoids its witnesses, fails, with the uncovered
+range named.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from kuorum.ledger.checkpoint import Checkpoint, open_checkpoint
 from kuorum.ledger.cosignature import CosignatureVerifier
@@ -80,18 +87,26 @@ def audit_node(
     entries: Sequence[bytes],
     signed_checkpoint: bytes,
     witnesses: Sequence[WitnessReport] = (),
+    *,
+    quorum: int = 0,
+    fresh_after: datetime | None = None,
 ) -> NodeAudit:
-    """Audit one node's ledger; every failed check becomes a problem, none raises."""
+    """Audit one node's ledger; every failed check becomes a problem, none raises.
+
+    ``quorum``: cosigning peers each entry needs, unless written after ``fresh_after``.
+    """
     problems: list[str] = []
     checkpoint = None
     try:
         checkpoint, _ = open_checkpoint(signed_checkpoint, log_verifier)
     except LedgerError as exc:
         problems.append(f"the checkpoint of {node} does not hold up: {exc}")
+    parsed: list[Entry | None] = []
     for index, data in enumerate(entries):
         try:
-            Entry.from_bytes(data)
+            parsed.append(Entry.from_bytes(data))
         except EntryError as exc:
+            parsed.append(None)
             problems.append(f"entry {index} is not a valid ledger entry: {exc}")
 
     own = []
@@ -102,7 +117,12 @@ def audit_node(
         for report in witnesses
         if (head := _witnessed_head(report, log_verifier, checkpoint, problems)) is not None
     ]
-    problems.extend(_check_heads([*own, *witnessed], [leaf_hash(data) for data in entries]))
+    leaves = [leaf_hash(data) for data in entries]
+    problems.extend(_check_heads([*own, *witnessed], leaves))
+    if checkpoint is not None and quorum > 0:
+        problems.extend(
+            _coverage(node, checkpoint.size, witnessed, leaves, parsed, quorum, fresh_after)
+        )
     return NodeAudit(
         node=node,
         origin="" if checkpoint is None else checkpoint.origin,
@@ -136,6 +156,33 @@ def _witnessed_head(
             " the log was rolled back"
         )
     return _Head(source, witnessed.size, witnessed.root_hash)
+
+
+def _coverage(
+    node: str,
+    size: int,
+    witnessed: Sequence[_Head],
+    leaves: Sequence[bytes],
+    parsed: Sequence[Entry | None],
+    quorum: int,
+    fresh_after: datetime | None,
+) -> list[str]:
+    """The entries fewer than ``quorum`` peers vouch for, if any is not fresh."""
+    roots = _prefix_roots(leaves, {h.size for h in witnessed})
+    vouched = sorted((h.size for h in witnessed if roots.get(h.size) == h.root_hash), reverse=True)
+    covered = vouched[quorum - 1] if len(vouched) >= quorum else 0
+    uncovered = [e for e in parsed[covered:size] if e is not None]
+    if covered >= size or (
+        fresh_after is not None
+        and len(uncovered) == size - covered
+        and all(e.time >= fresh_after for e in uncovered)
+    ):
+        return []
+    return [
+        f"entries {covered}..{size - 1} of {node} are cosigned by fewer than {quorum} peers "
+        f"({len(vouched)} vouch for a prefix): nobody can tell whether they were rewritten; "
+        "check that the peers witness this node (their logs name refused checkpoints)"
+    ]
 
 
 def _check_heads(heads: Sequence[_Head], leaf_hashes: Sequence[bytes]) -> list[str]:

@@ -23,6 +23,7 @@ from nodes import (
     ShareNodes,
     ledger_entries,
     public_keys,
+    release,
     share_nodes_fixture,  # noqa: F401 - the share_nodes fixture
     store_body,
 )
@@ -263,3 +264,45 @@ def test_witnesses_refuse_a_rekeyed_node_and_log_it(
         f"ShareNode {victim.name} has another spec.signingKey" in problem
         for problem in report[victim.name]["problems"]  # type: ignore[attr-defined]
     )
+
+
+def test_a_node_that_rewrites_what_nobody_witnessed_fails_verify(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
+    """The node stops pushing checkpoints to its witnesses (its peers are away when it
+    restarts, and it waits an hour before trying again), deletes a release entry written
+    since, and re-signs: every prefix check passes, but the entries fewer than a majority
+    of peers cosigned are named."""
+    nodes = populate(control_plane, share_nodes)
+    victim, peers = nodes[1], [nodes[0], nodes[2]]
+    cosigned = int(victim.request("GET", "/v1/ledger/checkpoint").body.split(b"\n")[1])
+    for node in nodes:
+        node.stop()
+    victim.argv[victim.argv.index("--witness-interval") + 1] = "3600"
+    victim.start()
+    victim.wait_ready()
+    keys = public_keys(control_plane, victim)
+    answer, _ = release(victim, keys, victim.operator_token, namespace="team", name="db", version=2)
+    assert answer.status == 200
+    victim.stop()
+
+    def without_the_release(entries: list[bytes]) -> list[bytes]:
+        return [
+            e
+            for i, e in enumerate(entries)
+            if i < cosigned or Entry.from_bytes(e).kind != EntryKind.SHARE_RELEASED
+        ]
+
+    rewrite_ledger(victim, without_the_release)
+    victim.start()
+    victim.wait_ready()
+    for peer in peers:
+        peer.start()
+    for peer in peers:
+        peer.wait_ready()
+    assert verify(control_plane)[0] == 0, "within the freshness window the tail may wait"
+    code, report = verify(control_plane, "--fresh", "0")
+    assert code == 1
+    (problem,) = report[victim.name]["problems"]  # type: ignore[misc]
+    assert problem.startswith(f"entries {cosigned}..")
+    assert f"of {victim.name} are cosigned by fewer than 2 peers" in problem

@@ -235,3 +235,47 @@ def test_every_tampering_is_reported(operation: str, position: int) -> None:
     }[operation]()
     assert not audit(tampered).ok
     assert not audit(tampered, signed=checkpoint(tampered)).ok  # re-signed: witnesses catch it
+
+
+# -- an audit that needs its witnesses
+
+
+def test_a_rewrite_nobody_witnessed_fails_the_quorum_and_names_the_range() -> None:
+    """The node deletes entry 15 (past what any witness saw) and re-signs: the prefix
+    checks pass, but 12..18 are cosigned by one peer only."""
+    rewritten = [*ENTRIES[:15], *ENTRIES[16:]]
+    witnesses = [
+        report("kuorum-node-2", WITNESS_2, rewritten, 12),
+        report("kuorum-node-3", WITNESS_3, rewritten, 19),
+    ]
+    signed = checkpoint(rewritten)
+    assert audit_node(NODE, LOG_KEY.verifier(), rewritten, signed, witnesses).ok
+    result = audit_node(NODE, LOG_KEY.verifier(), rewritten, signed, witnesses, quorum=2)
+    (problem,) = result.problems
+    assert problem.startswith(f"entries 12..18 of {NODE} are cosigned by fewer than 2 peers")
+
+
+def test_no_witness_at_all_fails_unless_every_entry_is_fresh() -> None:
+    signed = checkpoint(ENTRIES)
+    (problem,) = audit_node(NODE, LOG_KEY.verifier(), ENTRIES, signed, quorum=1).problems
+    assert "entries 0..19" in problem and "(0 vouch for a prefix)" in problem
+    fresh = audit_node(NODE, LOG_KEY.verifier(), ENTRIES, signed, quorum=1, fresh_after=START)
+    assert fresh.ok, "entries written after the freshness bound may wait for witnesses"
+    stale = audit_node(
+        NODE,
+        LOG_KEY.verifier(),
+        ENTRIES,
+        signed,
+        quorum=1,
+        fresh_after=START + timedelta(seconds=5),
+    )
+    assert not stale.ok
+
+
+def test_a_full_quorum_covers_the_log() -> None:
+    witnesses = [
+        report("kuorum-node-2", WITNESS_2, ENTRIES, 20),
+        report("kuorum-node-3", WITNESS_3, ENTRIES, 20),
+    ]
+    signed = checkpoint(ENTRIES)
+    assert audit_node(NODE, LOG_KEY.verifier(), ENTRIES, signed, witnesses, quorum=2).ok
