@@ -205,7 +205,7 @@ def measure(
             }
         ).encode()
 
-    stores = iter([(version, store_body(version)) for version in range(1, count + 1)])
+    stores = iter([(v, store_body(v)) for v in range(1, 2 * count + 1)])  # quiet, then flooded
     writer = Connection("127.0.0.1", port, node_context, token)
 
     def node_store() -> object:
