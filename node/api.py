@@ -179,7 +179,7 @@ async def entries(request: web.Request) -> web.StreamResponse:
 async def inclusion(request: web.Request) -> web.StreamResponse:
     index = requests.int_query(request.query, "index")
     size = requests.int_query(request.query, "size", minimum=1)
-    proof = request.app[CUSTODY].inclusion_proof(index, size)
+    proof = await request.app[CUSTODY].inclusion_proof(index, size)
     return web.json_response(
         {"index": index, "size": size, "proof": [b64.encode(p) for p in proof]}
     )
@@ -188,7 +188,7 @@ async def inclusion(request: web.Request) -> web.StreamResponse:
 async def consistency(request: web.Request) -> web.StreamResponse:
     old = requests.int_query(request.query, "old")
     new = requests.int_query(request.query, "new")
-    proof = request.app[CUSTODY].consistency_proof(old, new)
+    proof = await request.app[CUSTODY].consistency_proof(old, new)
     return web.json_response({"old": old, "new": new, "proof": [b64.encode(p) for p in proof]})
 
 

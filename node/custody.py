@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -35,7 +36,7 @@ from kuorum.envelope import (
     open_share,
     seal_share,
 )
-from kuorum.ledger.entries import MAX_REASON, Entry, EntryKind
+from kuorum.ledger.entries import FORK_EVIDENCE, MAX_REASON, Entry, EntryKind
 from kuorum.node.errors import BadRequest, Conflict, InvalidShare, NotFound
 from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog, entry
@@ -82,6 +83,8 @@ class Custody:
         self.shares_held = storage.share_count()
         self._anonymous = anonymous_refusals or RefusalBudget()
         self._checkpoints = RefusalBudget()
+        self._proofs: OrderedDict[tuple[str, int, int], list[bytes]] = OrderedDict()
+        self._proving = asyncio.Semaphore(PROOFS_AT_ONCE)
         self._unsafe_corrupt_releases = unsafe_corrupt_releases
 
     @property
@@ -391,6 +394,13 @@ class Custody:
             entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text[:MAX_REASON], **fields),
         )
 
+    async def record_fork(self, origin: str, reason: str) -> None:
+        """Put evidence of a forked peer log on the ledger: a checkpoint signed by that log's
+        own key that contradicts what this node cosigned. Never budgeted: only the holder
+        of the log's key can produce one."""
+        text = f"{FORK_EVIDENCE}: {reason}"[:MAX_REASON]
+        await self.append(entry(EntryKind.WITNESS_REFUSED, origin, reason=text))
+
     async def refuse_checkpoint(self, origin: str | None, reason: str) -> None:
         """Put a refused add-checkpoint on the ledger (possible evidence of a forged or
         forked log); its origin is only claimed, so these are budgeted like anonymous
@@ -422,11 +432,32 @@ class Custody:
             )
         return await self._write(self._storage.entries, start, min(end, start + ENTRIES_PAGE))
 
-    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return self._log.inclusion_proof(index, size)
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """An audit path, computed off the event loop (see :meth:`_proof`)."""
+        return await self._proof(self._log.inclusion_proof, index, size)
 
-    def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        return self._log.consistency_proof(old, new)
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """A consistency proof, computed off the event loop (see :meth:`_proof`)."""
+        return await self._proof(self._log.consistency_proof, old, new)
+
+    async def _proof(
+        self, compute: Callable[[int, int], list[bytes]], a: int, b: int
+    ) -> list[bytes]:
+        """Proofs are public and cost O(size) hashing: computed in a thread (the log is
+        append-only, so a prefix is safe to read while the writer appends), at most
+        :data:`PROOFS_AT_ONCE` at a time, and remembered, so no caller, authenticated or
+        not, holds the event loop or makes the same proof twice."""
+        key = (compute.__name__, a, b)
+        cached = self._proofs.get(key)
+        if cached is not None:
+            self._proofs.move_to_end(key)
+            return cached
+        async with self._proving:
+            proof = await asyncio.to_thread(compute, a, b)
+        self._proofs[key] = proof
+        if len(self._proofs) > PROOFS_KEPT:
+            self._proofs.popitem(last=False)
+        return proof
 
     # -- witness state (used by the witness) -------------------------------------------
 
@@ -437,6 +468,12 @@ class Custody:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(storage, *args)`` on the writer thread."""
         return await self._write(function, self._storage, *args)
+
+
+PROOFS_AT_ONCE = 2
+"""Merkle proofs computed at the same time, at most (one per core on a 2-core node)."""
+PROOFS_KEPT = 256
+"""Proofs remembered (a proof for sizes that exist never changes)."""
 
 
 def _budgeted(budget: RefusalBudget, text: str, what: str) -> str | None:

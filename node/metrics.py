@@ -52,7 +52,7 @@ class NodeMetrics:
         )
         self.witness_rounds = Counter(
             "kuorum_node_witness_requests",
-            "Checkpoints sent to peers for cosigning, by outcome.",
+            "Checkpoints sent to peers for cosigning, or pulled from them, by outcome.",
             ["outcome"],
             registry=self.registry,
         )

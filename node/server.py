@@ -146,14 +146,15 @@ async def _serve(
         )
 
     registration = Registration(kube, settings.name, spec, status)
+    witness = WitnessServer(
+        custody, Cosigner(settings.origin, identity.keys.signing), settings.name
+    )
     app = build_app(
         custody=custody,
         auth=auth,
         metrics_=metrics,
         ready=registration.registered.is_set,
-        witness=WitnessServer(
-            custody, Cosigner(settings.origin, identity.keys.signing), settings.name
-        ),
+        witness=witness,
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -179,7 +180,9 @@ async def _serve(
         )
         await _until_signalled(
             registration.run(settings.heartbeat_interval),
-            WitnessClient(kube, custody, settings.name, metrics).run(settings.witness_interval),
+            WitnessClient(kube, custody, settings.name, metrics, witness).run(
+                settings.witness_interval
+            ),
         )
         log.info("node %s stopping", settings.name)
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -29,10 +30,11 @@ from kuorum.kube.errors import brief
 from kuorum.kube.pinned import pinned_context
 from kuorum.kube.sharenodes import list_share_nodes
 from kuorum.ledger import witness as protocol
+from kuorum.ledger.checkpoint import Checkpoint
 from kuorum.ledger.cosignature import CosignatureVerifier, Cosigner
 from kuorum.ledger.errors import LedgerError
 from kuorum.ledger.merkle import EMPTY_ROOT
-from kuorum.ledger.note import Ed25519NoteVerifier, NoteVerifier
+from kuorum.ledger.note import Ed25519NoteVerifier, NoteVerifier, SignedNote
 from kuorum.models import InvalidSpec, ShareNode
 from kuorum.node.custody import Custody
 from kuorum.node.metrics import NodeMetrics
@@ -43,6 +45,19 @@ log = logging.getLogger("kuorum.node.witness")
 REQUEST_TIMEOUT = 10.0
 EVIDENCE_STATUSES = (403, 422)
 """Refusals that may be evidence of a forked or forged log: they go on the ledger."""
+
+
+async def _get(session: aiohttp.ClientSession, url: str, ssl: Any) -> bytes:
+    async with session.get(url, ssl=ssl) as response:
+        response.raise_for_status()
+        return await response.read()
+
+
+def _log_signed(note: bytes) -> bytes:
+    """A served checkpoint with only its first signature (the log's own): the
+    cosignatures the node collected are not the witness's to re-present."""
+    text, _, signatures = note.partition(b"\n\n")
+    return text + b"\n\n" + signatures.split(b"\n", 1)[0] + b"\n"
 
 
 def _public_key(encoded: str) -> ed25519.Ed25519PublicKey:
@@ -102,6 +117,8 @@ class WitnessServer:
         self._custody = custody
         self._cosigner = cosigner
         self._node = node_name
+        self._forks: set[tuple[str | None, str]] = set()
+        """Forks already put on the ledger by this process."""
 
     async def add_checkpoint(self, body: bytes) -> tuple[int, bytes, str]:
         """Check, persist and answer one request: ``(status, body, content type)``."""
@@ -116,7 +133,11 @@ class WitnessServer:
                 answer.status,
                 answer.reason,
             )
-        if answer.status in EVIDENCE_STATUSES:
+        if answer.fork:
+            if (answer.origin, answer.reason) not in self._forks:  # once, however often replayed
+                self._forks.add((answer.origin, answer.reason))
+                await self._custody.record_fork(answer.origin or "unknown", answer.reason)
+        elif answer.status in EVIDENCE_STATUSES:
             await self._custody.refuse_checkpoint(answer.origin, answer.reason)
         return answer.status, answer.body, answer.content_type
 
@@ -149,10 +170,16 @@ class WitnessClient:
     """Collects cosignatures for this node's checkpoints from every peer."""
 
     def __init__(
-        self, api: client.ApiClient, custody: Custody, node_name: str, metrics: NodeMetrics
+        self,
+        api: client.ApiClient,
+        custody: Custody,
+        node_name: str,
+        metrics: NodeMetrics,
+        witness: WitnessServer,
     ) -> None:
         self._api = api
         self._custody = custody
+        self._witness = witness
         self._node = node_name
         self._metrics = metrics
         self._cosigned: dict[str, int] = {}
@@ -187,6 +214,7 @@ class WitnessClient:
                     "legitimate an administrator must re-trust the node",
                     peer.name,
                 )
+        await asyncio.gather(*(self._pull(session, peer) for peer in peers))
         latest = await self._custody.run(Storage.latest_checkpoint)
         if latest is None:
             return
@@ -199,12 +227,38 @@ class WitnessClient:
             )
         )
 
+    async def _pull(self, session: aiohttp.ClientSession, peer: Peer) -> None:
+        """Fetch the peer's checkpoint, and a proof from what we last cosigned for it, and
+        judge it as if the peer had asked: a node cannot avoid its witnesses by not
+        asking, and a fork it shows is caught (and ledgered) by the same checks."""
+        ssl = pinned_context(peer.certificate)
+        states = await self._custody.run(Storage.all_witnessed)
+        last = next((s.size for s in states if s.origin == peer.origin), None)
+        if last is None:  # not pinned yet: the peer's own push pins it first
+            return
+        try:
+            note = _log_signed(await _get(session, f"{peer.endpoint}/v1/ledger/checkpoint", ssl))
+            size = Checkpoint.parse(SignedNote.parse(note).text.encode()).size
+            proof: list[bytes] = []
+            if 0 < last < size:
+                path = f"/v1/ledger/proof/consistency?old={last}&new={size}"
+                answer = json.loads(await _get(session, peer.endpoint + path, ssl))
+                proof = [base64.b64decode(h) for h in answer["proof"]]
+        except (aiohttp.ClientError, TimeoutError, LedgerError, ValueError, KeyError) as error:
+            log.info("could not pull the checkpoint of %s: %s", peer.name, type(error).__name__)
+            return
+        if size < last:
+            return  # a stale answer (a restart): nothing to judge
+        body = protocol.add_checkpoint_request(last, proof, note)
+        status, _, _ = await self._witness.add_checkpoint(body)
+        self._metrics.witness_rounds.labels("pulled" if status == 200 else "pull-refused").inc()
+
     async def _submit(
         self, session: aiohttp.ClientSession, peer: Peer, size: int, note: bytes
     ) -> None:
         for _ in range(2):  # a 409 tells us the peer's size: retry once with it
             old = self._cosigned.get(peer.name, 0)
-            proof = self._custody.consistency_proof(old, size) if 0 < old < size else []
+            proof = await self._custody.consistency_proof(old, size) if 0 < old < size else []
             body = protocol.add_checkpoint_request(old, proof, note)
             try:
                 async with session.post(

@@ -201,6 +201,9 @@ def audit(
                 )
                 continue
             reports[subject.name].append(WitnessReport(witness.name, verifier, note))
+    for witness in everyone:
+        for forked, reason in _forks_seen(witness, by_origin):
+            problems[forked].append(f"peer {witness.name} recorded {reason}")
     results = []
     for evidence in everyone:
         own = problems[evidence.name]
@@ -246,6 +249,27 @@ def _check_lock(reports: list[dict[str, Any]], objects: list[dict[str, Any]], lo
             f"ShareNode {name} is pinned in {lock} but not in the cluster: its ledger is unaudited"
         )
         reports.append({"node": name, "ok": False, "problems": [missing]})
+
+
+def _forks_seen(witness: Evidence, by_origin: dict[str, Evidence]) -> list[tuple[str, str]]:
+    """``(node, reason)`` for each fork of a node's log that ``witness`` has on its ledger."""
+    from kuorum.ledger import Entry, EntryKind, LedgerError
+    from kuorum.ledger.entries import FORK_EVIDENCE
+
+    seen = []
+    for data in witness.entries:
+        try:
+            entry = Entry.from_bytes(data)
+        except LedgerError:
+            continue  # named by the audit of the witness's own log
+        subject = by_origin.get(entry.actor)
+        if (
+            subject is not None
+            and entry.kind == EntryKind.WITNESS_REFUSED
+            and entry.reason.startswith(FORK_EVIDENCE)
+        ):
+            seen.append((subject.name, entry.reason))
+    return seen
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -26,6 +26,10 @@ MAX_ACTOR = 256
 MAX_REASON = 512
 """Longest actor and reason texts, in characters: a reason says why, it holds no data."""
 
+FORK_EVIDENCE = "evidence of a fork"
+"""How the reason of a ``witness.refused`` entry starts when the refused checkpoint was
+signed by the log's own key and contradicts what the witness cosigned."""
+
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z")
 
 

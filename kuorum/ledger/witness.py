@@ -12,6 +12,7 @@ the cosignature that comes back.
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ class WitnessResponse:
     """Origin of the submitted checkpoint, once it could be parsed."""
     new_state: WitnessState | None = None
     """Set on 200 only: persist it for `origin` before sending the answer."""
+    fork: bool = False
+    """The checkpoint is signed by the log's own key and shows another root at a size
+    already cosigned: proof of a fork (a bad consistency proof is not: anyone can send
+    a real checkpoint with a corrupted proof)."""
 
 
 class Witness:
@@ -100,9 +105,10 @@ class Witness:
                 last, f"old size {old} is not the size {last.size} last cosigned", origin
             )
         if old == checkpoint.size and checkpoint.root_hash != last.root_hash:
-            return _conflict(
+            forked = _conflict(
                 last, f"{origin} shows another root at the cosigned size {old}", origin
             )
+            return dataclasses.replace(forked, fork=True)
         if old == 0 and proof:
             return _refuse(422, "a consistency proof from size 0 must be empty", origin)
         if old > 0:

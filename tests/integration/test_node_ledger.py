@@ -32,7 +32,17 @@ from kuorum import sharing
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import wait_until
 from kuorum.envelope import NodeKeys
-from kuorum.ledger import Entry, EntryKind, leaf_hash
+from kuorum.ledger import (
+    Checkpoint,
+    Ed25519NoteSigner,
+    Entry,
+    EntryKind,
+    leaf_hash,
+    sign_checkpoint,
+)
+from kuorum.ledger import root as merkle_root
+from kuorum.ledger.entries import FORK_EVIDENCE
+from kuorum.ledger.witness import add_checkpoint_request
 
 pytestmark = pytest.mark.integration
 
@@ -266,16 +276,16 @@ def test_witnesses_refuse_a_rekeyed_node_and_log_it(
     )
 
 
-def test_a_node_that_rewrites_what_nobody_witnessed_fails_verify(
+def test_a_node_cannot_rewrite_unseen_or_avoid_its_witnesses(
     control_plane: ControlPlane, share_nodes: ShareNodes
 ) -> None:
-    """The node stops pushing checkpoints to its witnesses (its peers are away when it
-    restarts, and it waits an hour before trying again), deletes a release entry written
-    since, and re-signs: every prefix check passes, but the entries fewer than a majority
-    of peers cosigned are named."""
+    """The node stops asking its witnesses (they are away when it restarts, and it
+    waits an hour before asking again), deletes a release entry written since, and
+    re-signs: every prefix check passes, but the entries no majority cosigned are named.
+    When the peers are back they pull its checkpoint themselves: not asking does not
+    keep a node unwitnessed."""
     nodes = populate(control_plane, share_nodes)
     victim, peers = nodes[1], [nodes[0], nodes[2]]
-    cosigned = int(victim.request("GET", "/v1/ledger/checkpoint").body.split(b"\n")[1])
     for node in nodes:
         node.stop()
     victim.argv[victim.argv.index("--witness-interval") + 1] = "3600"
@@ -284,25 +294,59 @@ def test_a_node_that_rewrites_what_nobody_witnessed_fails_verify(
     keys = public_keys(control_plane, victim)
     answer, _ = release(victim, keys, victim.operator_token, namespace="team", name="db", version=2)
     assert answer.status == 200
+    released = len(ledger_entries(victim)) - 1
     victim.stop()
-
-    def without_the_release(entries: list[bytes]) -> list[bytes]:
-        return [
-            e
-            for i, e in enumerate(entries)
-            if i < cosigned or Entry.from_bytes(e).kind != EntryKind.SHARE_RELEASED
-        ]
-
-    rewrite_ledger(victim, without_the_release)
+    rewrite_ledger(victim, lambda entries: entries[:released] + entries[released + 1 :])
     victim.start()
     victim.wait_ready()
+    assert verify(control_plane)[1][victim.name]["ok"], "within --fresh the tail may wait"
+    code, report = verify(control_plane, "--fresh", "0")
+    assert code == 1
+    (problem,) = report[victim.name]["problems"]  # type: ignore[misc]
+    assert f"of {victim.name} are cosigned by fewer than 2 peers" in problem
+
     for peer in peers:
         peer.start()
     for peer in peers:
         peer.wait_ready()
-    assert verify(control_plane)[0] == 0, "within the freshness window the tail may wait"
-    code, report = verify(control_plane, "--fresh", "0")
+    wait_until(
+        lambda: verify(control_plane, "--fresh", "0")[1][victim.name]["ok"],
+        timeout=COSIGNATURE_TIMEOUT,
+        what=f"peers pulling and cosigning {victim.name}'s log without being asked",
+    )
+
+
+def test_a_same_size_fork_is_recorded_by_the_witness_and_shown_by_verify(
+    control_plane: ControlPlane, share_nodes: ShareNodes
+) -> None:
+    """With the node's own key (its disk), an attacker signs another history of the size
+    its peers cosigned and shows it to a witness: the witness keeps the fork on its
+    ledger, however often it is replayed, and ``ledger verify`` names it."""
+    witness, victim = populate(control_plane, share_nodes, count=2)
+    served = victim.request("GET", "/v1/ledger/checkpoint").body
+    size = int(served.split(b"\n")[1])
+    other = edit([bytes(e) for e in ledger_entries(victim)[:size]])
+    keys = NodeKeys.load(victim.data_dir / "keys")
+    signer = Ed25519NoteSigner(f"kuorum.io/node/{victim.name}", keys.signing)
+    forged = sign_checkpoint(
+        Checkpoint(
+            f"kuorum.io/node/{victim.name}", size, merkle_root([leaf_hash(e) for e in other])
+        ),
+        signer,
+    )
+    body = add_checkpoint_request(size, [], forged)
+    for _ in range(3):
+        answer = witness.request("POST", "/v1/ledger/add-checkpoint", raw=body)
+        assert answer.status == 409, answer.body
+    forks = [
+        e
+        for e in map(Entry.from_bytes, ledger_entries(witness))
+        if e.kind == EntryKind.WITNESS_REFUSED and e.reason.startswith(FORK_EVIDENCE)
+    ]
+    assert len(forks) == 1 and forks[0].actor == f"kuorum.io/node/{victim.name}"
+    code, report = verify(control_plane)
     assert code == 1
-    (problem,) = report[victim.name]["problems"]  # type: ignore[misc]
-    assert problem.startswith(f"entries {cosigned}..")
-    assert f"of {victim.name} are cosigned by fewer than 2 peers" in problem
+    assert any(
+        f"peer {witness.name} recorded {FORK_EVIDENCE}" in problem
+        for problem in report[victim.name]["problems"]  # type: ignore[attr-defined]
+    )

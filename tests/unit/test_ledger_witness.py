@@ -178,6 +178,7 @@ def test_another_root_at_the_cosigned_size_gets_409(log: Log, cosigner: Cosigner
     response = witness.add_checkpoint(forked.request(20, 20), log.state(20), NOW)
     assert response.status == 409
     assert "another root" in response.reason
+    assert response.fork, "two roots signed by the log's key for one size: a proven fork"
 
 
 def test_rewritten_history_gets_422(log: Log, cosigner: Cosigner) -> None:
@@ -193,7 +194,8 @@ def test_corrupted_proof_gets_422(log: Log, witness: Witness) -> None:
     proof = merkle.consistency_proof(12, 20, LEAVES)
     proof[0] = bytes(32)
     body = add_checkpoint_request(12, proof, log.checkpoint(20))
-    assert witness.add_checkpoint(body, log.state(12), NOW).status == 422
+    response = witness.add_checkpoint(body, log.state(12), NOW)
+    assert (response.status, response.fork) == (422, False), "anyone can corrupt a proof"
 
 
 def test_proof_from_size_zero_gets_422(log: Log, witness: Witness) -> None:
