@@ -45,6 +45,9 @@ def service_account_user(namespace: str, account: str) -> str:
 OPERATOR_USER: Final = service_account_user(SYSTEM_NAMESPACE, OPERATOR_ACCOUNT)
 """The operator's identity as the nodes see it, where the chart's defaults are kept."""
 
+NODE_PINS_CONFIGMAP: Final = "kuorum-node-pins"
+"""The operator's pins of the nodes' keys, in its namespace (nodes cannot write it)."""
+
 NEVER_INJECTED: Final = ("kube-system",)
 """Namespaces the webhook never mutates, beside the one Kuorum runs in (its own pods)."""
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kuorum import b64, nodeapi
+from kuorum import b64, names, nodeapi
 from kuorum.node import requests
 from kuorum.node.auth import Caller, Refused, TokenAuthenticator
 from kuorum.node.custody import Custody
@@ -74,8 +74,22 @@ async def _operator(
     request: web.Request, action: str, namespace: str, name: str, slot: requests.Slot | None = None
 ) -> Caller:
     """Let only the operator through; ledger and count every refusal before answering."""
+    authorize = request.app[AUTH].authorize_operator
+    return await _gate(request, authorize, action, namespace=namespace, name=name, slot=slot)
+
+
+async def _gate(
+    request: web.Request,
+    authorize: Callable[[str | None], Awaitable[Caller]],
+    action: str,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    slot: requests.Slot | None = None,
+) -> Caller:
+    """Let through whom ``authorize`` accepts; ledger and count every refusal first."""
     try:
-        return await request.app[AUTH].authorize_operator(request.headers.get("Authorization"))
+        return await authorize(request.headers.get("Authorization"))
     except Refused as refused:
         if refused.status == 403:
             reason = RefusalReason.FORBIDDEN
@@ -95,7 +109,7 @@ async def _operator(
         log.warning(
             "refused %s of %s for %s: %s",
             action,
-            slot or f"{namespace}/{name}",
+            slot or (f"{namespace}/{name}" if name else "the ledger"),
             refused.actor or "anonymous",
             refused.reason,
         )
@@ -210,7 +224,12 @@ async def witnessed(request: web.Request) -> web.StreamResponse:
 
 
 async def add_checkpoint(request: web.Request) -> web.StreamResponse:
-    status, body, content_type = await request.app[WITNESS].add_checkpoint(await request.read())
+    """Only a peer's pod may ask, and only for its own log's checkpoint."""
+    caller = await _gate(request, request.app[AUTH].authorize_peer, "add-checkpoint")
+    assert caller.pod is not None
+    origin = names.ledger_origin(caller.pod)
+    witness = request.app[WITNESS]
+    status, body, content_type = await witness.add_checkpoint(await request.read(), origin=origin)
     return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
 

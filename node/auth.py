@@ -52,9 +52,11 @@ class Refused(KuorumError):
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated identity, e.g. ``system:serviceaccount:kuorum-system:kuorum-operator``."""
+    """An authenticated identity, e.g. ``system:serviceaccount:kuorum-system:kuorum-operator``,
+    and the pod its token is bound to, if any."""
 
     username: str
+    pod: str | None = None
 
 
 def token_claims(token: str) -> dict[str, object] | None:
@@ -95,15 +97,17 @@ class TokenAuthenticator:
         *,
         audience: str,
         operator_identity: str,
+        node_identity: str,
         cache_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._reviewer = reviewer
         self.audience = audience
         self.operator_identity = operator_identity
+        self.node_identity = node_identity
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._accepted: dict[bytes, tuple[str, float]] = {}
+        self._accepted: dict[bytes, tuple[Caller, float]] = {}
         self._refused: dict[bytes, float] = {}
         self._reviews = asyncio.Semaphore(REVIEWS_AT_ONCE)
 
@@ -114,7 +118,7 @@ class TokenAuthenticator:
         now = self._clock()
         accepted = self._accepted.get(key)
         if accepted is not None and now < accepted[1]:
-            return Caller(accepted[0])
+            return accepted[0]
         self._accepted.pop(key, None)
         claims = token_claims(token)
         reason = _precheck(claims, self.audience, now)
@@ -128,10 +132,11 @@ class TokenAuthenticator:
         if not review.authenticated or review.username is None:
             _put(self._refused, key, now + REFUSED_SECONDS)
             raise Refused(401, self._review_refusal())
+        caller = Caller(review.username, review.pod)
         until = min(now + self._cache_seconds, float(claims["exp"]))  # type: ignore[arg-type]
         if until > now:
-            _put(self._accepted, key, (review.username, until))
-        return Caller(review.username)
+            _put(self._accepted, key, (caller, until))
+        return caller
 
     async def authorize_operator(self, authorization: str | None) -> Caller:
         """Like :meth:`authenticate`, and refuse (403) anyone but the operator identity."""
@@ -141,6 +146,19 @@ class TokenAuthenticator:
                 403,
                 f"{caller.username} may not handle shares; only {self.operator_identity} may "
                 "(set --operator-identity on the node if the operator runs as another account)",
+                actor=caller.username,
+            )
+        return caller
+
+    async def authorize_peer(self, authorization: str | None) -> Caller:
+        """Like :meth:`authenticate`, and refuse (403) anyone but a share node's pod: the
+        node account with a pod-bound token (its pod names the node)."""
+        caller = await self.authenticate(authorization)
+        if caller.username != self.node_identity or caller.pod is None:
+            raise Refused(
+                403,
+                f"{caller.username} may not submit checkpoints; only a share node may, with "
+                f"the token of its pod ({self.node_identity}, set --node-identity otherwise)",
                 actor=caller.username,
             )
         return caller

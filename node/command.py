@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kuorum.node.settings import (
+    DEFAULT_NODE_IDENTITY,
     DEFAULT_OPERATOR_IDENTITY,
     DEFAULT_TOKEN_CACHE_SECONDS,
     NodeSettings,
@@ -52,6 +53,19 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_OPERATOR_IDENTITY,
         help=f"the only identity allowed to store, release and destroy "
         f"(default {DEFAULT_OPERATOR_IDENTITY})",
+    )
+    parser.add_argument(
+        "--node-identity",
+        default=DEFAULT_NODE_IDENTITY,
+        help=f"the identity of share nodes, whose pods may submit their checkpoints "
+        f"(default {DEFAULT_NODE_IDENTITY})",
+    )
+    parser.add_argument(
+        "--peer-tokens",
+        type=Path,
+        metavar="DIR",
+        help="a directory holding, per peer, a file named like the peer with a token for "
+        "that peer's audience (read at each use); without it peers pull our checkpoints",
     )
     parser.add_argument(
         "--kem",
@@ -142,6 +156,8 @@ def settings_from(args: argparse.Namespace) -> NodeSettings:
         zone=args.zone,
         kubeconfig=args.kubeconfig,
         operator_identity=args.operator_identity,
+        node_identity=args.node_identity,
+        peer_tokens=args.peer_tokens,
         kem=args.kem,
         tls_sans=sans,
         witness_interval=args.witness_interval,

@@ -132,6 +132,7 @@ async def _serve(
         functools.partial(review_token, kube),
         audience=names.node_audience(settings.name),
         operator_identity=settings.operator_identity,
+        node_identity=settings.node_identity,
         cache_seconds=settings.token_cache_seconds,
     )
 
@@ -180,7 +181,7 @@ async def _serve(
         )
         await _until_signalled(
             registration.run(settings.heartbeat_interval),
-            WitnessClient(kube, custody, settings.name, metrics, witness).run(
+            WitnessClient(kube, custody, settings.name, metrics, witness, settings.peer_tokens).run(
                 settings.witness_interval
             ),
         )

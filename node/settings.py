@@ -10,6 +10,9 @@ from kuorum import names
 DEFAULT_OPERATOR_IDENTITY = names.OPERATOR_USER
 """The operator identity a node accepts unless told otherwise (the chart's defaults)."""
 
+DEFAULT_NODE_IDENTITY = names.service_account_user(names.SYSTEM_NAMESPACE, names.NODE_ACCOUNT)
+"""The identity of share nodes (their pods' tokens), as the chart's defaults name it."""
+
 DEFAULT_TOKEN_CACHE_SECONDS = 5.0
 """Longest a positive TokenReview is trusted without asking again: how long a token of a
 deleted ServiceAccount (or pod) may still be served."""
@@ -31,6 +34,10 @@ class NodeSettings:
     kubeconfig: Path | None
     operator_identity: str
     """The only identity allowed to store, release and destroy shares."""
+    node_identity: str
+    """The identity of share nodes: a pod of it may submit its own log's checkpoints."""
+    peer_tokens: Path | None
+    """Per peer, a file named like the peer with a token for its audience."""
     kem: str
     """HPKE KEM of the node's encryption key: ``MLKEM768_X25519`` or ``X25519``."""
     tls_sans: tuple[str, ...]

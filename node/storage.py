@@ -138,6 +138,8 @@ class Storage:
             self._db.execute(
                 "INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, checkpoint)
             )
+            # only the newest is ever served or checked: one row, not one per write forever
+            self._db.execute("DELETE FROM checkpoints WHERE size < ?", (size,))
             if put is not None:
                 self._db.execute(
                     "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -212,12 +214,21 @@ class Storage:
         return (int(row[0]), str(row[1])) if row else None
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
-        """Keep a peer's cosignature line for our checkpoint of ``size`` (newest wins)."""
+        """Keep a peer's cosignature line for our checkpoint of ``size`` (newest wins); a
+        peer's lines for older sizes go (its own record of what it cosigned stays)."""
         with self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO cosignatures (size, witness, line) VALUES (?, ?, ?)",
                 (size, witness, line),
             )
+            self._db.execute(
+                "DELETE FROM cosignatures WHERE witness = ? AND size < ?", (witness, size)
+            )
+
+    def cosigners(self, size: int) -> set[str]:
+        """The peers whose cosignature we hold for our checkpoint of ``size``."""
+        rows = self._db.execute("SELECT witness FROM cosignatures WHERE size = ?", (size,))
+        return {str(row[0]) for row in rows}
 
     def cosignatures(self, size: int) -> list[str]:
         """Cosignature lines collected for our checkpoint of ``size``."""

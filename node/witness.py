@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -120,9 +121,10 @@ class WitnessServer:
         self._forks: set[tuple[str | None, str]] = set()
         """Forks already put on the ledger by this process."""
 
-    async def add_checkpoint(self, body: bytes) -> tuple[int, bytes, str]:
-        """Check, persist and answer one request: ``(status, body, content type)``."""
-        answer = await self._custody.run(self._add_locked, body, int(time.time()))
+    async def add_checkpoint(self, body: bytes, *, origin: str) -> tuple[int, bytes, str]:
+        """Check, persist and answer one request about the log ``origin`` (the caller's
+        own; any other is an unknown log): ``(status, body, content type)``."""
+        answer = await self._custody.run(self._add_locked, body, int(time.time()), origin)
         if answer.status != 200:
             # 404 (a peer not pinned yet) and 409 (a stale size) are routine at start
             level = logging.WARNING if answer.status in EVIDENCE_STATUSES else logging.INFO
@@ -141,10 +143,12 @@ class WitnessServer:
             await self._custody.refuse_checkpoint(answer.origin, answer.reason)
         return answer.status, answer.body, answer.content_type
 
-    def _add_locked(self, storage: Storage, body: bytes, now: int) -> protocol.WitnessResponse:
+    def _add_locked(
+        self, storage: Storage, body: bytes, now: int, origin: str
+    ) -> protocol.WitnessResponse:
         logs: dict[str, NoteVerifier] = {}
         states: dict[str, protocol.WitnessState] = {}
-        pins = {pinned.origin: pinned for pinned in storage.all_witnessed()}
+        pins = {p.origin: p for p in storage.all_witnessed() if p.origin == origin}
         for pinned in pins.values():
             logs[pinned.origin] = Ed25519NoteVerifier(
                 pinned.origin, _public_key(pinned.verifier_key)
@@ -176,10 +180,12 @@ class WitnessClient:
         node_name: str,
         metrics: NodeMetrics,
         witness: WitnessServer,
+        peer_tokens: Path | None = None,
     ) -> None:
         self._api = api
         self._custody = custody
         self._witness = witness
+        self._peer_tokens = peer_tokens
         self._node = node_name
         self._metrics = metrics
         self._cosigned: dict[str, int] = {}
@@ -219,13 +225,24 @@ class WitnessClient:
         if latest is None:
             return
         size, note = latest
+        cosigners = await self._custody.run(Storage.cosigners, size)
         await asyncio.gather(
             *(
                 self._submit(session, peer, size, note.encode())
                 for peer in peers
-                if self._cosigned.get(peer.name, -1) < size
+                if peer.name not in cosigners
             )
         )
+
+    def _credentials(self, peer: Peer) -> dict[str, str]:
+        """Our pod's token for ``peer``'s audience, read fresh (the kubelet rotates it)."""
+        if self._peer_tokens is None:
+            return {}
+        try:
+            token = (self._peer_tokens / peer.name).read_text().strip()
+        except OSError:
+            return {}
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def _pull(self, session: aiohttp.ClientSession, peer: Peer) -> None:
         """Fetch the peer's checkpoint, and a proof from what we last cosigned for it, and
@@ -250,13 +267,13 @@ class WitnessClient:
         if size < last:
             return  # a stale answer (a restart): nothing to judge
         body = protocol.add_checkpoint_request(last, proof, note)
-        status, _, _ = await self._witness.add_checkpoint(body)
+        status, _, _ = await self._witness.add_checkpoint(body, origin=peer.origin)
         self._metrics.witness_rounds.labels("pulled" if status == 200 else "pull-refused").inc()
 
     async def _submit(
         self, session: aiohttp.ClientSession, peer: Peer, size: int, note: bytes
     ) -> None:
-        for _ in range(2):  # a 409 tells us the peer's size: retry once with it
+        for _ in range(3):  # a 409 tells us the peer's size (it may also pull): retry with it
             old = self._cosigned.get(peer.name, 0)
             proof = await self._custody.consistency_proof(old, size) if 0 < old < size else []
             body = protocol.add_checkpoint_request(old, proof, note)
@@ -264,6 +281,7 @@ class WitnessClient:
                 async with session.post(
                     f"{peer.endpoint}/v1/ledger/add-checkpoint",
                     data=body,
+                    headers=self._credentials(peer),
                     ssl=pinned_context(peer.certificate),
                 ) as response:
                     status, answer = response.status, await response.read()

@@ -10,9 +10,11 @@ the finalizer hands it to kopf as a TemporaryError.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +28,7 @@ from kuorum.operator import messages
 from kuorum.operator.kubeio import KubeIO
 from kuorum.operator.metrics import METRICS
 from kuorum.operator.nodeclient import NodeClient, NodeError
+from kuorum.operator.pins import NodePins
 from kuorum.operator.reconcile import Operator, Retry, reconcile, utcnow
 from kuorum.operator.settings import OperatorSettings
 from kuorum.operator.tokens import NodeTokens
@@ -77,6 +80,8 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             kopf.event(body, type=type_, reason=reason, message=message)
 
         memo.session = session
+        memo.pins = NodePins(config.api, config.namespace)
+        await asyncio.to_thread(memo.pins.load)
         memo.operator = Operator(
             kube=KubeIO(config.api),
             client_for=client_for,
@@ -101,9 +106,10 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        views = _views(kwargs["sharenodes"], config)
+        views = _views(kwargs["sharenodes"], config, memo.pins)
         with METRICS.reconcile_seconds.time():
             try:
+                await memo.pins.sync()
                 ready = await reconcile(memo.operator, body, views, now=utcnow())
             except Retry as waiting:
                 ready = False
@@ -112,7 +118,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        views = _views(kwargs["sharenodes"], config)
+        views = _views(kwargs["sharenodes"], config, memo.pins)
         try:
             await _destroy(memo.operator, body, views)
         except Retry as waiting:
@@ -133,8 +139,11 @@ def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
         METRICS.secrets.labels(ready=str(value)).set(sum(v is value for v in states.values()))
 
 
-def _views(index: kopf.Index[str, Any], config: OperatorSettings) -> dict[str, NodeView]:
-    """The usable picture of the admitted ShareNodes; others are ignored (and named once)."""
+def _views(
+    index: kopf.Index[str, Any], config: OperatorSettings, pins: NodePins
+) -> dict[str, NodeView]:
+    """The usable picture of the admitted ShareNodes; others are ignored (and named once),
+    and one whose keys differ from its pins counts as down."""
     now = utcnow()
     found = {}
     for name in index:
@@ -148,7 +157,7 @@ def _views(index: kopf.Index[str, Any], config: OperatorSettings) -> dict[str, N
         for obj in index[name]:
             node = view(obj, now=now, grace=config.heartbeat_grace)
             if node is not None:
-                found[node.name] = node
+                found[node.name] = node if pins.trusted(obj) else replace(node, usable=False)
     return found
 
 

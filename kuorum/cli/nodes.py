@@ -33,6 +33,12 @@ def register(subparsers: Any) -> None:
         "shares the old keys held keep only their other shares.",
     )
     rekey.add_argument("name", help="the ShareNode")
+    rekey.add_argument(
+        "--namespace",
+        default=names.SYSTEM_NAMESPACE,
+        help="where Kuorum runs: the operator's pin of the node is dropped too "
+        "(default %(default)s)",
+    )
     rekey.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG, ~/.kube/config")
     rekey.set_defaults(func=run_rekey)
     lock = actions.add_parser(
@@ -108,5 +114,20 @@ def run_rekey(args: argparse.Namespace) -> int:
                 f"ShareNode {args.name} changed while re-keying; run it again"
             ) from None
         raise
+    _forget_pin(client.CoreV1Api(api), args.namespace, args.name)
     print(f"ShareNode {args.name}: forgot {old}; the node registers its new keys next")
     return 0
+
+
+def _forget_pin(core: Any, namespace: str, name: str) -> None:
+    """Drop the operator's pin of the node (the operator re-reads its pins while it
+    distrusts a node, and pins the new keys when the node registers)."""
+    from kubernetes import client
+
+    try:
+        core.patch_namespaced_config_map(
+            names.NODE_PINS_CONFIGMAP, namespace, {"data": {name: None}}
+        )
+    except client.ApiException as error:
+        if error.status != 404:
+            raise

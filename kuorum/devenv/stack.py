@@ -21,6 +21,7 @@ from kuorum.devenv import install
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import free_port, wait_until
 from kuorum.errors import UserError
+from kuorum.files import write_private
 from kuorum.kube.pinned import pinned_context
 
 READY_TIMEOUT = 60.0
@@ -67,6 +68,7 @@ def start_nodes(plane: ControlPlane, count: int) -> list[str]:
         name = node_name(index)
         state.nodes.setdefault(name, NodeSlot(free_port(), ZONES[index % len(ZONES)]))
     state.save(plane.state_dir)
+    write_peer_tokens(plane, list(state.nodes), plane.state_dir / "peer-tokens")
     for name in state.nodes:
         _launch_node(plane, name, state.nodes[name])
     for name in state.nodes:
@@ -96,7 +98,14 @@ def _slot(plane: ControlPlane, name: str) -> NodeSlot:
 
 
 def node_argv(
-    name: str, *, data_dir: Path, port: int, zone: str, kubeconfig: Path, extra: Sequence[str] = ()
+    name: str,
+    *,
+    data_dir: Path,
+    port: int,
+    zone: str,
+    kubeconfig: Path,
+    peer_tokens: Path,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """The command line of one share node on loopback (dev stack and tests)."""
     return [
@@ -118,8 +127,28 @@ def node_argv(
         str(kubeconfig),
         "--operator-identity",
         OPERATOR_IDENTITY,
+        "--peer-tokens",
+        str(peer_tokens),
         *extra,
     ]
+
+
+def write_peer_tokens(plane: ControlPlane, nodes: Sequence[str], directory: Path) -> None:
+    """Give each node, in ``directory/<node>/<peer>``, a token of its stand-in pod for each
+    peer's audience, as the chart projects them into a node pod (24 h here)."""
+    for name in nodes:
+        tokens = directory / name
+        tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for peer in nodes:
+            if peer != name and not (tokens / peer).exists():
+                token = plane.token(
+                    names.SYSTEM_NAMESPACE,
+                    names.NODE_ACCOUNT,
+                    audience=names.node_audience(peer),
+                    seconds=24 * 3600,
+                    pod=name,
+                )
+                write_private(tokens / peer, token.encode())
 
 
 def node_kubeconfig(plane: ControlPlane, name: str) -> Path:
@@ -138,6 +167,7 @@ def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
             port=slot.port,
             zone=slot.zone,
             kubeconfig=node_kubeconfig(plane, name),
+            peer_tokens=plane.state_dir / "peer-tokens" / name,
         ),
     )
 

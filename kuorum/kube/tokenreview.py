@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
+from kuorum.names import POD_NAME_EXTRA
+
 
 @dataclass(frozen=True)
 class Review:
@@ -20,6 +22,8 @@ class Review:
     username: str | None
     """``system:serviceaccount:<namespace>:<name>`` for service accounts."""
     audiences: tuple[str, ...]
+    pod: str | None = None
+    """The pod a pod-bound token belongs to (its user-info extra ``POD_NAME_EXTRA``)."""
 
 
 def review_token(api: client.ApiClient, token: str, audience: str) -> Review:
@@ -37,8 +41,11 @@ def review_token(api: client.ApiClient, token: str, audience: str) -> Review:
     audiences = tuple(status.audiences or ())
     user = status.user
     authenticated = bool(status.authenticated) and audience in audiences
+    extra = (user.extra if authenticated and user is not None else None) or {}
+    pods = extra.get(POD_NAME_EXTRA) or []
     return Review(
         authenticated=authenticated,
         username=user.username if authenticated and user is not None else None,
         audiences=audiences,
+        pod=pods[0] if pods else None,
     )

@@ -26,7 +26,12 @@ from kuorum import names, sharing
 from kuorum.devenv import install
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import Supervisor, free_port, wait_until
-from kuorum.devenv.stack import OPERATOR_IDENTITY, node_argv, node_kubeconfig
+from kuorum.devenv.stack import (
+    OPERATOR_IDENTITY,
+    node_argv,
+    node_kubeconfig,
+    write_peer_tokens,
+)
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodePublicKeys,
@@ -161,8 +166,10 @@ class ShareNodes:
         """Start ``count`` more nodes and wait until each answers ``/readyz``."""
         supervisor = Supervisor(self.directory, tie_to_parent=True)
         started = []
-        for _ in range(count):
-            name = f"{prefix}-{len(self.nodes)}"
+        fresh = [f"{prefix}-{len(self.nodes) + i}" for i in range(count)]
+        tokens = self.directory / "peer-tokens"
+        write_peer_tokens(self.control_plane, [n.name for n in self.nodes] + fresh, tokens)
+        for name in fresh:
             port = free_port()
             data_dir = self.directory / name
             argv = node_argv(
@@ -171,6 +178,7 @@ class ShareNodes:
                 port=port,
                 zone=f"zone-{len(self.nodes) % 3}",
                 kubeconfig=node_kubeconfig(self.control_plane, name),
+                peer_tokens=tokens / name,
                 extra=["--witness-interval", "1", "--heartbeat-interval", "5", *(extra or [])],
             )
             node = NodeProcess(name, port, data_dir, argv, supervisor, self.operator_token(name))
@@ -191,6 +199,15 @@ class ShareNodes:
         )
 
     def close(self) -> None:
+        """Stop and deregister the nodes, and drop the operator's pins of them: the next
+        test's nodes reuse the names with new keys (an administrator's re-key)."""
+        try:
+            client.CoreV1Api(self.control_plane.api_client()).delete_namespaced_config_map(
+                names.NODE_PINS_CONFIGMAP, names.SYSTEM_NAMESPACE
+            )
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
         custom = client.CustomObjectsApi(self.control_plane.api_client())
         for node in self.nodes:
             node.stop()

@@ -114,6 +114,7 @@ def test_ten_thousand_hostile_requests_add_a_bounded_number_of_entries(
     added = [Entry.from_bytes(e) for e in ledger_entries(victim)[before:]]
     refusals = [e for e in added if e.kind in (EntryKind.SHARE_REFUSED, EntryKind.WITNESS_REFUSED)]
     per_bucket = BURST + RATE * (time.monotonic() - started) + 1
-    assert len(refusals) <= 2 * per_bucket, (len(refusals), per_bucket)
+    assert len(refusals) <= per_bucket, (len(refusals), per_bucket)
     assert any("held back before this one" in e.reason for e in refusals), "floods are counted"
-    assert {e.kind for e in refusals} == {EntryKind.SHARE_REFUSED, EntryKind.WITNESS_REFUSED}
+    # an add-checkpoint without a peer's pod token is refused before its body is read
+    assert {e.kind for e in refusals} == {EntryKind.SHARE_REFUSED}

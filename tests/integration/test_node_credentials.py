@@ -29,6 +29,7 @@ from kuorum.devenv.processes import wait_until
 from kuorum.devenv.stack import node_kubeconfig
 from kuorum.kube.client import api_client
 from kuorum.ledger import Entry, EntryKind
+from kuorum.ledger.witness import add_checkpoint_request
 from kuorum.node.settings import DEFAULT_TOKEN_CACHE_SECONDS
 from kuorum.node.tls import make_certificate
 
@@ -54,6 +55,7 @@ def test_a_token_for_one_node_is_refused_and_logged_by_another(
         release(b, keys_b, stolen, namespace="team", name="db", version=1)[0],
         b.request("DELETE", "/v1/shares/team/db/1", token=stolen),
         b.request("DELETE", "/v1/shares/team/db", token=stolen),
+        b.request("POST", "/v1/ledger/add-checkpoint", token=stolen, raw=b"old 0\n\n"),
     ]
     for answer in attempts:
         assert answer.status == 401, answer.body
@@ -65,6 +67,12 @@ def test_a_token_for_one_node_is_refused_and_logged_by_another(
     assert [item["version"] for item in held] == [1], "the share B holds is untouched"
     # the same token still works where it belongs
     assert a.request("GET", "/v1/shares/team/db", token=stolen).status == 200
+
+    # A's own pod token for B's audience submits A's checkpoints, never another log's
+    a_for_b = (share_nodes.directory / "peer-tokens" / a.name / b.name).read_text()
+    b_log = add_checkpoint_request(0, [], b.request("GET", "/v1/ledger/checkpoint").body)
+    answer = b.request("POST", "/v1/ledger/add-checkpoint", token=a_for_b, raw=b_log)
+    assert answer.status == 404 and b"unknown log origin" in answer.body
 
 
 def _share_nodes_api(plane: ControlPlane, name: str) -> client.CustomObjectsApi:

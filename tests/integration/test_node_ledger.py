@@ -319,7 +319,7 @@ def test_a_node_cannot_rewrite_unseen_or_avoid_its_witnesses(
 def test_a_same_size_fork_is_recorded_by_the_witness_and_shown_by_verify(
     control_plane: ControlPlane, share_nodes: ShareNodes
 ) -> None:
-    """With the node's own key (its disk), an attacker signs another history of the size
+    """With the node's pod (its key and its tokens), an attacker signs another history of the size
     its peers cosigned and shows it to a witness: the witness keeps the fork on its
     ledger, however often it is replayed, and ``ledger verify`` names it."""
     witness, victim = populate(control_plane, share_nodes, count=2)
@@ -335,8 +335,9 @@ def test_a_same_size_fork_is_recorded_by_the_witness_and_shown_by_verify(
         signer,
     )
     body = add_checkpoint_request(size, [], forged)
+    pod_token = (share_nodes.directory / "peer-tokens" / victim.name / witness.name).read_text()
     for _ in range(3):
-        answer = witness.request("POST", "/v1/ledger/add-checkpoint", raw=body)
+        answer = witness.request("POST", "/v1/ledger/add-checkpoint", token=pod_token, raw=body)
         assert answer.status == 409, answer.body
     forks = [
         e

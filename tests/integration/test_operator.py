@@ -11,7 +11,9 @@ import base64
 import string
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import pytest
 from kubernetes import client
@@ -32,6 +34,7 @@ from operators import (  # noqa: F401
 from kuorum import names
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import wait_until
+from kuorum.envelope import NodeKeys
 
 pytestmark = pytest.mark.integration
 
@@ -321,3 +324,55 @@ def test_a_foreign_secret_named_as_the_target_is_never_touched(
         after = core.read_namespaced_secret("argocd-secret", ns)
         assert after.data == created.data, ns
         assert after.metadata.resource_version == created.metadata.resource_version, ns
+
+
+def test_a_sharenode_recreated_with_other_keys_is_never_dealt_to(
+    control_plane: ControlPlane, share_nodes: ShareNodes, operator: OperatorProcess, namespace: str
+) -> None:
+    """Someone who may delete and create ShareNodes replaces one with keys of their own:
+    the operator pinned the node's keys when it first admitted it, so the impostor gets
+    no share, and a secret that needs it waits (a condition says so)."""
+    nodes = share_nodes.start(3, extra=NODE_FLAGS)
+    apply_secret(control_plane, namespace, "first", {**GENERATED, "threshold": 2, "shares": 3})
+    wait_for(control_plane, namespace, "first", "Ready", "True", operator=operator)
+    custom = client.CustomObjectsApi(control_plane.api_client())
+    group = (names.GROUP, names.VERSION, names.NODE_PLURAL)
+    victim = nodes[1]
+    original = custom.get_cluster_custom_object(*group, victim.name)
+    victim.stop()
+    custom.delete_cluster_custom_object(*group, victim.name)
+    impostor_keys = NodeKeys.generate(kem="X25519").public().to_dict()
+    impostor = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.NODE_KIND,
+        "metadata": {"name": victim.name, "labels": original["metadata"].get("labels", {})},
+        "spec": {**original["spec"], **impostor_keys},
+    }
+    custom.create_cluster_custom_object(*group, impostor)
+    done = threading.Event()
+
+    def beat() -> None:  # the impostor looks alive and Ready throughout
+        while not done.is_set():
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            status = {**original["status"], "lastHeartbeatTime": now}
+            custom.patch_cluster_custom_object_status(*group, victim.name, {"status": status})
+            done.wait(1)
+
+    beating = threading.Thread(target=beat, daemon=True)
+    beating.start()
+    try:
+        apply_secret(control_plane, namespace, "second", {**GENERATED, "threshold": 2, "shares": 3})
+        obj = wait_for(
+            control_plane,
+            namespace,
+            "second",
+            "Distributed",
+            "False",
+            reason="WaitingForNodes",
+            operator=operator,
+        )
+    finally:
+        done.set()
+        beating.join()
+    assert "only 2 usable ShareNodes" in condition(obj, "Distributed")["message"]
+    assert "pinned when it was first admitted" in operator.log.read_text()

@@ -107,3 +107,22 @@ def test_operator_admits_exactly_the_statefulsets_pods() -> None:
     )
     replicas = find(objects, "StatefulSet", "kuorum-node")["spec"]["replicas"]
     assert args.admit_nodes.split(",") == [f"kuorum-node-{i}" for i in range(replicas)]
+
+
+def test_node_pods_get_a_token_per_peer_audience_where_the_flag_says() -> None:
+    objects = render()
+    spec = find(objects, "StatefulSet", "kuorum-node")["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    args = cli.build_parser().parse_args(
+        [expand(a, environment(container, "node")) for a in container["args"]]
+    )
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "peer-tokens"]
+    assert str(args.peer_tokens) == mount["mountPath"] and mount["readOnly"] is True
+    assert args.node_identity == "system:serviceaccount:kuorum-system:kuorum-node"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "peer-tokens"]
+    tokens = [s["serviceAccountToken"] for s in volume["projected"]["sources"]]
+    peers = [f"kuorum-node-{i}" for i in range(spec["replicas"])]
+    assert [(t["audience"], t["path"]) for t in tokens] == [
+        (f"kuorum.io/node/{p}", p) for p in peers
+    ]

@@ -32,6 +32,8 @@ EXPECTED: dict[str, list[tuple[str, str, str, str, str]]] = {
         (CLUSTER, "events.k8s.io", "events", "create patch", ""),
         (NAMESPACE, "coordination.k8s.io", "leases", "get create update", ""),
         (NAMESPACE, "", "serviceaccounts/token", "create", "kuorum-operator"),
+        (NAMESPACE, "", "configmaps", "get patch", "kuorum-node-pins"),
+        (NAMESPACE, "", "configmaps", "create", ""),
     ],
     "webhook": [
         (CLUSTER, "kuorum.io", "decentralizedsecrets", "get list watch", ""),

@@ -21,6 +21,7 @@ from kuorum.node.auth import (
 )
 
 OPERATOR = "system:serviceaccount:kuorum-system:kuorum-operator"
+NODE_IDENTITY = "system:serviceaccount:kuorum-system:kuorum-node"
 AUDIENCE = node_audience("node-a")
 NOW = 1_000_000.0
 
@@ -55,6 +56,7 @@ def authenticator(reviewer: Reviewer, clock: Clock | None = None) -> TokenAuthen
         reviewer,
         audience=AUDIENCE,
         operator_identity=OPERATOR,
+        node_identity=NODE_IDENTITY,
         cache_seconds=5,
         clock=clock or Clock(),
     )
@@ -188,6 +190,7 @@ def test_tokenreviews_in_flight_are_bounded() -> None:
         slow_reviewer,
         audience=AUDIENCE,
         operator_identity=OPERATOR,
+        node_identity=NODE_IDENTITY,
         cache_seconds=5,
         clock=Clock(),
     )

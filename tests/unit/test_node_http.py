@@ -28,15 +28,19 @@ from kuorum.envelope import (
 )
 from kuorum.kube.tokenreview import Review
 from kuorum.ledger import (
+    Checkpoint,
+    Ed25519NoteSigner,
     Ed25519NoteVerifier,
     Entry,
     EntryKind,
     leaf_hash,
     open_checkpoint,
     root,
+    sign_checkpoint,
     verify_consistency,
 )
 from kuorum.ledger.cosignature import Cosigner
+from kuorum.ledger.witness import add_checkpoint_request
 from kuorum.names import node_audience
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
@@ -49,13 +53,16 @@ from kuorum.node.witness import WitnessServer
 from kuorum.receipts import Receipt
 
 OPERATOR = "system:serviceaccount:kuorum-system:kuorum-operator"
+NODE_IDENTITY = "system:serviceaccount:kuorum-system:kuorum-node"
 INTRUDER = "system:serviceaccount:default:intruder"
 NODE = "node-a"
 ORIGIN = f"kuorum.io/node/{NODE}"
 AUDIENCE = node_audience(NODE)
 OPERATOR_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000)
 INTRUDER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="intruder")
-TOKENS = {OPERATOR_TOKEN: OPERATOR, INTRUDER_TOKEN: INTRUDER}
+PEER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="node-b")
+TOKENS = {OPERATOR_TOKEN: OPERATOR, INTRUDER_TOKEN: INTRUDER, PEER_TOKEN: NODE_IDENTITY}
+PODS = {PEER_TOKEN: "node-b"}
 DEALER = ed25519.Ed25519PrivateKey.generate()
 
 
@@ -65,7 +72,7 @@ def b64(data: bytes) -> str:
 
 def review(token: str, audience: str) -> Review:
     user = TOKENS.get(token)
-    return Review(user is not None, user, (audience,) if user else ())
+    return Review(user is not None, user, (audience,) if user else (), PODS.get(token))
 
 
 class Node:
@@ -86,7 +93,11 @@ class Node:
         app = build_app(
             custody=self.custody,
             auth=TokenAuthenticator(
-                review, audience=AUDIENCE, operator_identity=OPERATOR, cache_seconds=5
+                review,
+                audience=AUDIENCE,
+                operator_identity=OPERATOR,
+                node_identity=NODE_IDENTITY,
+                cache_seconds=5,
             ),
             witness=WitnessServer(self.custody, Cosigner(ORIGIN, self.keys.signing), NODE),
             metrics_=NodeMetrics(),
@@ -321,3 +332,29 @@ def test_a_flood_of_anonymous_requests_cannot_fill_the_ledger(tmp_path: Path) ->
         assert 'kuorum_node_refusals_total{reason="missing-credentials"} 60.0' in metrics
 
     run_with_node(tmp_path, test, RefusalBudget(rate=0, burst=5))
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        ({}, 401, "no bearer token"),
+        ({"Authorization": f"Bearer {OPERATOR_TOKEN}"}, 403, "only a share node may"),
+        ({"Authorization": f"Bearer {PEER_TOKEN}"}, 404, "unknown log origin"),
+    ],
+    ids=["anonymous", "not-a-node", "another-nodes-log"],
+)
+def test_only_a_peers_pod_submits_and_only_its_own_checkpoint(
+    tmp_path: Path, headers: dict[str, str], status: int, words: str
+) -> None:
+    """Node b's pod may submit b's checkpoints only: a checkpoint of node c is refused as
+    a log it does not know for that caller, whatever its signature."""
+    other = Ed25519NoteSigner("kuorum.io/node/node-c", ed25519.Ed25519PrivateKey.generate())
+    note = sign_checkpoint(Checkpoint("kuorum.io/node/node-c", 1, bytes(32)), other)
+    body = add_checkpoint_request(0, [], note)
+
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        answer = await client.post("/v1/ledger/add-checkpoint", data=body, headers=headers)
+        assert answer.status == status
+        assert words in await answer.text()
+
+    run_with_node(tmp_path, test)

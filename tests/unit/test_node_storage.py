@@ -81,3 +81,16 @@ def test_witness_state_and_cosignatures_round_trip(tmp_path: Path) -> None:
 
 def test_repr_shows_the_slot_not_the_material() -> None:
     assert "sealed" not in repr(share(1)) and "team/db version 1" in repr(share(1))
+
+
+def test_checkpoint_and_cosignature_rows_stay_few_however_many_writes(tmp_path: Path) -> None:
+    """Only the newest checkpoint is served or checked: one row, not one per write."""
+    storage = Storage(tmp_path / "node.db")
+    for index in range(50):
+        commit(storage, index)
+        storage.add_cosignature(index + 1, "b", f"— b {index}")
+    assert storage.latest_checkpoint() == (50, "checkpoint 49")
+    db = sqlite3.connect(tmp_path / "node.db")
+    assert db.execute("SELECT COUNT(*) FROM checkpoints").fetchone() == (1,)
+    assert db.execute("SELECT COUNT(*) FROM cosignatures").fetchone() == (1,)
+    assert storage.cosignatures(50) == ["— b 49"]
