@@ -83,6 +83,7 @@ class Custody:
         self.shares_held = storage.share_count()
         self._anonymous = anonymous_refusals or RefusalBudget()
         self._checkpoints = RefusalBudget()
+        self._actors: dict[str, RefusalBudget] = {}
         self._proofs: OrderedDict[tuple[str, int, int], list[bytes]] = OrderedDict()
         self._proving = asyncio.Semaphore(PROOFS_AT_ONCE)
         self._unsafe_corrupt_releases = unsafe_corrupt_releases
@@ -379,16 +380,20 @@ class Custody:
     ) -> None:
         """Put a refusal on the ledger (who, if known; what; why; never a token).
 
-        Anonymous refusals go through :class:`RefusalBudget` so a flood of junk requests
+        Refusals go through a :class:`RefusalBudget`, one for anonymous callers and one
+        per identity (any pod may project a token for a node's audience), so a flood
         cannot grow the ledger without bound; those held back are counted in the next.
         """
         fields = _slot_fields(slot) if slot else {"namespace": namespace, "name": name}
-        text = f"{action} refused: {reason}"
         if actor is None:
-            budgeted = _budgeted(self._anonymous, text, "anonymous refusals")
-            if budgeted is None:
-                return
-            text = budgeted
+            budget, what = self._anonymous, "anonymous refusals"
+        else:
+            if actor not in self._actors and len(self._actors) >= ACTORS_KEPT:
+                self._actors.clear()
+            budget, what = self._actors.setdefault(actor, RefusalBudget()), "refusals"
+        text = _budgeted(budget, f"{action} refused: {reason}", what)
+        if text is None:
+            return
         await self._write(
             self._append,
             entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text[:MAX_REASON], **fields),
@@ -470,6 +475,8 @@ class Custody:
         return await self._write(function, self._storage, *args)
 
 
+ACTORS_KEPT = 256
+"""Identities with a refusal budget of their own, at most (then the budgets start over)."""
 PROOFS_AT_ONCE = 2
 """Merkle proofs computed at the same time, at most (one per core on a 2-core node)."""
 PROOFS_KEPT = 256
