@@ -334,6 +334,7 @@ def main() -> None:
             webhook = local.LocalWebhook(
                 Path(directory) / "webhook",
                 plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.WEBHOOK_ACCOUNT),
+                client_ca=plane.pki.ca_cert,
             )
             webhook.start()
             try:

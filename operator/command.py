@@ -29,6 +29,14 @@ def register(subparsers: Any) -> None:
         help=f"the operator's ServiceAccount (default {names.OPERATOR_ACCOUNT})",
     )
     parser.add_argument(
+        "--trusted-sealer",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an Ed25519 public key (raw, base64) sealed sources may be sealed with; "
+        "repeatable; without it any sealer is accepted",
+    )
+    parser.add_argument(
         "--admit-nodes",
         metavar="NAME,...",
         help="the only ShareNodes to deal to and collect from (default: every ShareNode); "
@@ -81,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         service_account=args.service_account,
         interval=args.interval,
         heartbeat_grace=timedelta(seconds=args.heartbeat_grace),
+        trusted_sealers=trusted_sealers(args.trusted_sealer),
         admitted_nodes=(
             frozenset(n.strip() for n in args.admit_nodes.split(",") if n.strip())
             if args.admit_nodes
@@ -129,3 +138,16 @@ def connection_info(api: Any) -> Any:
         certificate_path=configuration.cert_file,
         private_key_path=configuration.key_file,
     )
+
+
+def trusted_sealers(keys: list[str]) -> frozenset[bytes] | None:
+    """The ``--trusted-sealer`` keys, checked; None when none is given."""
+    from kuorum import b64
+    from kuorum.errors import UserError
+
+    if not keys:
+        return None
+    decoded = {b64.decode(key, f"--trusted-sealer {key[:12]}...", UserError) for key in keys}
+    if any(len(key) != 32 for key in decoded):
+        raise UserError("--trusted-sealer must be a raw Ed25519 public key: 32 bytes, base64")
+    return frozenset(decoded)

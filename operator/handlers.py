@@ -88,6 +88,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             identity=config.identity,
             dealer=ed25519.Ed25519PrivateKey.generate(),
             events=events,
+            sealers=config.trusted_sealers,
         )
 
     @kopf.on.cleanup(registry=registry)

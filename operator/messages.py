@@ -23,6 +23,11 @@ TARGET_CONFLICT = (
     "Kuorum leaves it untouched and does not deliver there; choose another spec.target.name, "
     "or delete that Secret if it is meant to be replaced"
 )
+UNTRUSTED_SEALER = (
+    "spec.source.sealed was sealed with key {key}, which is not one of the operator's "
+    "trusted sealers (--trusted-sealer); seal it again with a trusted key "
+    "(kuorum seal --sealer-key), or add this key if you trust whoever holds it"
+)
 SOURCE_KEPT = (
     "spec.source.fromSecret.deleteAfterImport is set, but Secret {namespace}/{name} was not "
     "deleted: Kuorum deletes only a Secret its owner handed over; label it "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kuorum import sealing, sharing
+from kuorum import b64, sealing, sharing
 from kuorum.models import (
     BadShare,
     Condition,
@@ -143,9 +143,15 @@ def distribution_due(secret: DecentralizedSecret, status: SecretStatus, now: dat
 
 
 def distribution(
-    secret: DecentralizedSecret, status: SecretStatus, views: Mapping[str, NodeView], now: datetime
+    secret: DecentralizedSecret,
+    status: SecretStatus,
+    views: Mapping[str, NodeView],
+    now: datetime,
+    *,
+    sealers: frozenset[bytes] | None = None,
 ) -> Distribution | None:
-    """What to store this tick, or None when the committed version stays."""
+    """What to store this tick, or None when the committed version stays; ``sealers``:
+    the only keys a sealed source may be sealed with (None: any)."""
     if not distribution_due(secret, status, now):
         return None
     sealed = secret.spec.source.sealed
@@ -154,7 +160,9 @@ def distribution(
     abandon = pending if pending is not None and not resumed else None
     if abandon is not None and sealed is not None and not sealed_changed(sealed, status):
         return Distribution(abandon, None, replace(status, pending_version=None))  # rolled back
-    step = forward(secret, sealed, status, views) if sealed else deal(secret, status, views)
+    step = (
+        forward(secret, sealed, status, views, sealers) if sealed else deal(secret, status, views)
+    )
     return Distribution(abandon, step, status)
 
 
@@ -185,8 +193,15 @@ def forward(
     sealed: Sealed,
     status: SecretStatus,
     views: Mapping[str, NodeView],
+    sealers: frozenset[bytes] | None = None,
 ) -> Forward | Wait:
-    """Check a sealed source against the nodes it was sealed to; it is forwarded unopened."""
+    """Check a sealed source against the nodes it was sealed to (and its sealer against
+    the trusted ones); it is forwarded unopened."""
+    if sealers is not None and sealed.sealer not in sealers:
+        return Wait(
+            Reason.UNTRUSTED_SEALER,
+            messages.UNTRUSTED_SEALER.format(key=b64.encode(sealed.sealer)),
+        )
     committed = status.version or 0
     if sealed.version <= committed:
         return Wait(

@@ -66,6 +66,8 @@ class Operator:
     """How the nodes see us: the release context's recipient."""
     dealer: ed25519.Ed25519PrivateKey = field(repr=False)
     events: Events
+    sealers: frozenset[bytes] | None = None
+    """The only keys sealed sources may be sealed with (None: any)."""
 
 
 async def reconcile(
@@ -105,7 +107,7 @@ async def _tick(
     now: datetime,
 ) -> tuple[SecretStatus, plan.Report]:
     """Every step up to the report: the status as last written, and the report."""
-    distribution = plan.distribution(secret, status, views, now)
+    distribution = plan.distribution(secret, status, views, now, sealers=op.sealers)
     if distribution is None:
         return status, await _materialize(op, body, secret, status, views, now)
     written, status, stalled = await _distribute(op, body, secret, status, distribution, views, now)

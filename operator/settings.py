@@ -23,6 +23,8 @@ class OperatorSettings:
     """Seconds between two reconciliations of one DecentralizedSecret."""
     heartbeat_grace: timedelta
     """A ShareNode whose last heartbeat is older than this counts as down."""
+    trusted_sealers: frozenset[bytes] | None = None
+    """The only Ed25519 keys (raw) sealed sources may be sealed with; None: any."""
     admitted_nodes: frozenset[str] | None = None
     """The only ShareNode names dealt to or collected from (the chart's StatefulSet pods);
     None admits every ShareNode (local development)."""

@@ -42,6 +42,8 @@ class Result:
     SKIPPED = "skipped"
     DENIED = "denied"
     MALFORMED = "malformed"
+    FORBIDDEN = "forbidden"
+    """The caller is not the apiserver (no or wrong client certificate)."""
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,20 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="self-managed TLS: how often the pair is checked for renewal (default 600)",
     )
+    parser.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="FILE",
+        help="answer /mutate only to callers with a client certificate signed by this CA "
+        "(the apiserver's, configured with --admission-control-config-file); others get 403",
+    )
+    parser.add_argument(
+        "--client-name",
+        action="append",
+        default=[],
+        metavar="CN",
+        help="with --client-ca: the certificate's common name must be one of these; repeatable",
+    )
     parser.set_defaults(func=run)
 
 
@@ -105,6 +119,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         service, namespace = args.service, args.namespace
         sans += [service, f"{service}.{namespace}", f"{service}.{namespace}.svc"]
         sans.append(f"{service}.{namespace}.svc.cluster.local")
+    if args.client_name and not args.client_ca:
+        raise UserError("--client-name needs --client-ca: the CA that signs those names")
     if args.tls_secret and not sans:
         raise UserError("self-managed TLS needs --service or --tls-san: the names to certify")
     return Settings(
@@ -119,6 +135,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         configuration_name=args.webhook_configuration,
         tls_sans=tuple(dict.fromkeys(sans)),
         renew_check_seconds=args.renew_check_seconds,
+        client_ca=args.client_ca,
+        client_names=tuple(args.client_name),
     )
 
 

@@ -35,7 +35,7 @@ from kuorum.webhook.repair import REASON as REPAIR_REASON
 from kuorum.webhook.rollout import COMPONENT, Restarter
 from kuorum.webhook.selftls import SelfManaged
 from kuorum.webhook.server import create_app
-from kuorum.webhook.tls import ServingContext
+from kuorum.webhook.tls import ClientCertificates, ServingContext
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ class Settings:
     """Self-managed TLS: DNS names and IPs of the serving certificate."""
     renew_check_seconds: float = 600.0
     """Self-managed TLS: how often the pair is checked for renewal, in seconds."""
+    client_ca: Path | None = None
+    """Answer /mutate only to callers with a client certificate signed by this CA."""
+    client_names: tuple[str, ...] = ()
+    """With ``client_ca``: the common names accepted (empty: any the CA signed)."""
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -103,6 +107,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         threading.Thread(target=informer.run, name=informer.what, daemon=True).start()
 
     tls = ServingContext()
+    callers = None
+    if settings.client_ca is not None:
+        tls.verify_clients(settings.client_ca)
+        callers = ClientCertificates(settings.client_names)
     tasks: list[asyncio.Task[None]] = []
     if settings.tls_cert_file and settings.tls_key_file:
         tls.load_files(settings.tls_cert_file, settings.tls_key_file)
@@ -122,6 +130,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         Admission(cache.lookup, excluded_namespaces=excluded),
         metrics,
         ready=lambda: cache.synced and tls.expires is not None,
+        callers=callers,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

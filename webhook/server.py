@@ -6,6 +6,7 @@ in-process with aiohttp's test client; TLS is added by whoever serves it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,9 +18,15 @@ from kuorum.webhook.admission import Admission, Result
 from kuorum.webhook.metrics import Metrics
 from kuorum.webhook.registration import MUTATE_PATH
 from kuorum.webhook.review import MalformedReview, decode
+from kuorum.webhook.tls import ClientCertificates
 
-MAX_BODY = 4 * 1024 * 1024
-"""Largest AdmissionReview accepted; the apiserver's own request limit is 3 MiB."""
+MAX_BODY = 3 * 1024 * 1024
+"""Largest AdmissionReview accepted: the apiserver's own request limit (3 MiB) is the most
+a pod can be; anything larger is not from the apiserver."""
+DECODE_IN_THREAD = 256 * 1024
+"""Bodies above this are answered in a thread: parsing MiBs must not hold the event loop."""
+REFUSED = {"error": "this endpoint answers the Kubernetes apiserver only"}
+"""The whole answer to a caller that is not the apiserver: nothing about any secret."""
 NOT_READY = "not ready: the DecentralizedSecret cache has not loaded its first list yet"
 
 
@@ -38,12 +45,26 @@ def answer(admission: Admission, metrics: Metrics, body: bytes) -> tuple[int, di
 
 
 def create_app(
-    admission: Admission, metrics: Metrics, *, ready: Callable[[], bool]
+    admission: Admission,
+    metrics: Metrics,
+    *,
+    ready: Callable[[], bool],
+    callers: ClientCertificates | None = None,
 ) -> web.Application:
-    """Return the application; ``ready`` says whether admission may be answered."""
+    """Return the application; ``ready`` says whether admission may be answered, and
+    ``callers`` (when set) who may ask: the apiserver's client certificate."""
 
     async def mutate(request: web.Request) -> web.Response:
-        status, document = answer(admission, metrics, await request.read())
+        transport = request.transport
+        peer = transport.get_extra_info("peercert") if transport is not None else None
+        if callers is not None and not callers.allows(peer):
+            metrics.admissions.labels(Result.FORBIDDEN, "403").inc()
+            return web.json_response(REFUSED, status=403)
+        body = await request.read()
+        if len(body) > DECODE_IN_THREAD:  # the informers' threads share the cache already
+            status, document = await asyncio.to_thread(answer, admission, metrics, body)
+        else:
+            status, document = answer(admission, metrics, body)
         return web.json_response(document, status=status)
 
     async def healthz(_: web.Request) -> web.Response:

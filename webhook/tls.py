@@ -13,9 +13,10 @@ import datetime
 import ipaddress
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -115,6 +116,12 @@ class ServingContext:
         self.serving: Pair | None = None
         """The pair loaded by ``load_pair`` (self-managed mode), to tell a renewal apart."""
 
+    def verify_clients(self, ca: Path) -> None:
+        """Ask every client for a certificate and check the ones sent against ``ca``.
+        Optional at the TLS layer (the kubelet's probes send none); /mutate demands it."""
+        self.context.load_verify_locations(cafile=str(ca))
+        self.context.verify_mode = ssl.CERT_OPTIONAL
+
     def load_files(self, certificate: Path, key: Path) -> bool:
         """Load the pair if the files changed since last time; return True if loaded."""
         cert_stat, key_stat = certificate.stat(), key.stat()
@@ -154,3 +161,20 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+class ClientCertificates:
+    """Who may call /mutate: a client whose certificate the TLS layer verified against the
+    client CA, with one of ``names`` as its common name (any, when empty)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = frozenset(names)
+
+    def allows(self, peer: Mapping[str, Any] | None) -> bool:
+        """Whether the verified peer certificate (``SSLSocket.getpeercert()``) may call."""
+        if not peer:
+            return False
+        common = {
+            value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"
+        }
+        return not self._names or bool(common & self._names)

@@ -36,6 +36,8 @@ from kuorum.models import (
 )
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     from kuorum.placement import NodeView
 
 
@@ -106,6 +108,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target-name", help="the Secret to write (default: --name)")
     parser.add_argument("--target-type", help="its type (default: the --from-secret type)")
     parser.add_argument(
+        "--sealer-key",
+        type=Path,
+        metavar="FILE",
+        help="sign with this Ed25519 private key (PEM), one the operator trusts "
+        "(--trusted-sealer); default: a fresh key, which no operator trusts by name",
+    )
+    parser.add_argument(
         "--access-namespace",
         action="append",
         default=[],
@@ -125,8 +134,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Seal and print the manifest; exit 2 with the reason when that cannot be done."""
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
     from kuorum.placement import select
     from kuorum.sealing import Recipient, seal
 
@@ -159,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         version=version,
         threshold=args.threshold,
         recipients=[Recipient(v.name, v.public_keys) for v in chosen],
-        sealer=ed25519.Ed25519PrivateKey.generate(),
+        sealer=_sealer(args.sealer_key),
     )
     spec: dict[str, Any] = {
         "threshold": args.threshold,
@@ -284,6 +291,27 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
             ) from None
         version = SecretStatus.from_dict(existing.get("status") or {}).next_version
     return _views(objects, now, "the cluster"), version
+
+
+def _sealer(path: Path | None) -> ed25519.Ed25519PrivateKey:
+    """The key that signs the sealed shares (the nodes check it; the operator may require
+    a trusted one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    if path is None:
+        return ed25519.Ed25519PrivateKey.generate()
+
+    try:
+        key = serialization.load_pem_private_key(_read_text(path, "--sealer-key").encode(), None)
+    except ValueError:
+        key = None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise UserError(
+            f"--sealer-key {path}: not an unencrypted Ed25519 private key in PEM; make one "
+            "with: openssl genpkey -algorithm ed25519 -out sealer.pem"
+        )
+    return key
 
 
 def _locked(objects: Sequence[Mapping[str, Any]], lock: Path | None) -> Sequence[Mapping[str, Any]]:

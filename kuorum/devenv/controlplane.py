@@ -219,6 +219,7 @@ class ControlPlane:
                 f"--service-account-key-file={pki.sa_public}",
                 f"--service-account-signing-key-file={pki.sa_private}",
                 "--endpoint-reconciler-type=none",
+                f"--admission-control-config-file={self._admission_config()}",
                 "--v=0",
             ],
         )
@@ -229,6 +230,33 @@ class ControlPlane:
             what="kube-apiserver",
             log=self.supervisor.log_path(APISERVER),
         )
+
+    def _admission_config(self) -> Path:
+        """Make the apiserver present a client certificate to admission webhooks, so a
+        webhook can tell the apiserver from any other caller (``--client-ca``)."""
+        cert, key = self.pki.client(pki_module.WEBHOOK_CLIENT)
+        kubeconfig = self.state_dir / "webhook-client.kubeconfig"
+        users = [{"name": "*", "user": {"client-certificate": str(cert), "client-key": str(key)}}]
+        kubeconfig.write_text(
+            yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": users})
+        )
+        webhooks = {
+            "apiVersion": "apiserver.config.k8s.io/v1",
+            "kind": "WebhookAdmissionConfiguration",
+            "kubeConfigFile": str(kubeconfig),
+        }
+        plugins = [
+            {"name": name, "configuration": webhooks}
+            for name in ("MutatingAdmissionWebhook", "ValidatingAdmissionWebhook")
+        ]
+        path = self.state_dir / "admission.yaml"
+        document = {
+            "apiVersion": "apiserver.config.k8s.io/v1",
+            "kind": "AdmissionConfiguration",
+            "plugins": plugins,
+        }
+        path.write_text(yaml.safe_dump(document))
+        return path
 
     def _start_controller_manager(self, assets: Assets, timeout: float) -> None:
         kubeconfig = self.state_dir / "controller-manager.kubeconfig"

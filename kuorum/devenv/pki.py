@@ -58,6 +58,10 @@ class Pki:
         return self.directory / f"{name}.crt", self.directory / f"{name}.key"
 
 
+WEBHOOK_CLIENT = "kube-apiserver-webhook-client"
+"""The client certificate the apiserver presents to admission webhooks (and its CN)."""
+
+
 def create(directory: Path) -> Pki:
     """Create a CA, the apiserver serving pair, client pairs and the SA signing pair."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -101,6 +105,7 @@ def create(directory: Path) -> Pki:
     _write_pair(pki.serving_cert, pki.serving_key, *issue("kube-apiserver", server=True))
     _write_pair(*pki.client("admin"), *issue("kuorum-admin", orgs=("system:masters",)))
     _write_pair(*pki.client("controller-manager"), *issue("system:kube-controller-manager"))
+    _write_pair(*pki.client(WEBHOOK_CLIENT), *issue(WEBHOOK_CLIENT))
 
     sa_key = ec.generate_private_key(ec.SECP256R1())
     write_private(

@@ -203,7 +203,9 @@ def start_webhook(plane: ControlPlane) -> str:
 
     install.grant_component(plane.api_client(), "webhook")
     kubeconfig = plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.WEBHOOK_ACCOUNT)
-    hook = local.LocalWebhook(plane.state_dir, kubeconfig, tie_to_parent=False)
+    hook = local.LocalWebhook(
+        plane.state_dir, kubeconfig, tie_to_parent=False, client_ca=plane.pki.ca_cert
+    )
     hook.start()
     local.register(plane.api_client(), hook.configuration())
     return hook.url

@@ -25,6 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from kuorum import names
+from kuorum.devenv.pki import WEBHOOK_CLIENT
 from kuorum.devenv.processes import Supervisor, free_port, wait_until
 from kuorum.kube.raw import raw
 from kuorum.webhook import registration, tls
@@ -50,6 +51,9 @@ class LocalWebhook:
     extra_args: tuple[str, ...] = ()
     tie_to_parent: bool = True
     """Let the kernel kill the process when its parent dies (tests, benches)."""
+    client_ca: Path | None = None
+    """Answer /mutate only to the apiserver's webhook client certificate, signed by this CA
+    (the control plane's: it presents ``pki.WEBHOOK_CLIENT``)."""
 
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -92,6 +96,8 @@ class LocalWebhook:
         else:
             self._ensure_files()
             argv += [f"--tls-cert-file={self._cert}", f"--tls-key-file={self._key}"]
+        if self.client_ca is not None:
+            argv += [f"--client-ca={self.client_ca}", f"--client-name={WEBHOOK_CLIENT}"]
         return argv + list(self.extra_args)
 
     def start(self, *, timeout: float = READY_TIMEOUT) -> None:

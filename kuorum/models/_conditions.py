@@ -48,6 +48,8 @@ class Reason(StrEnum):
     """A node returned a share that failed verification against the commitments."""
     NODE_KEY_CHANGED = "NodeKeyChanged"
     """A node's registered key differs from the one pinned when its share was sent."""
+    UNTRUSTED_SEALER = "UntrustedSealer"
+    """spec.source.sealed was sealed with a key the operator is not told to trust."""
     TARGET_CONFLICT = "TargetConflict"
     """A Secret of the target's name exists that Kuorum did not create: never touched."""
     SOURCE_NOT_FOUND = "SourceNotFound"

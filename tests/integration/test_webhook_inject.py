@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from kuorum import names
 from kuorum.devenv import install
 from kuorum.devenv import webhook as local
 from kuorum.devenv.controlplane import ControlPlane
+from kuorum.devenv.pki import WEBHOOK_CLIENT
 from kuorum.devenv.processes import wait_until
 from kuorum.kube.raw import raw
 from kuorum.webhook import registration
@@ -42,6 +44,7 @@ def webhook(
     process = local.LocalWebhook(
         tmp_path_factory.mktemp("webhook"),
         control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.WEBHOOK_ACCOUNT),
+        client_ca=control_plane.pki.ca_cert,
     )
     process.start()
     local.register(api, process.configuration())
@@ -437,3 +440,58 @@ def test_the_webhook_pod_namespace_is_excluded(
         body["metadata"]["name"], names.SYSTEM_NAMESPACE
     )  # leave Kuorum's namespace as found
     assert names.INJECTED_ANNOTATION not in pod["metadata"]["annotations"]
+
+
+def _post_mutate(
+    webhook: local.LocalWebhook, body: bytes, client_pair: tuple[Any, Any] | None
+) -> tuple[int, bytes]:
+    context = ssl.create_default_context(cadata=webhook.ca_bundle.decode())
+    if client_pair is not None:
+        context.load_cert_chain(*(str(p) for p in client_pair))
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL of our own
+        webhook.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:  # noqa: S310
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_only_the_apiserver_is_answered(
+    control_plane: ControlPlane, webhook: local.LocalWebhook, namespace: str
+) -> None:
+    """Any pod could reach /mutate: without the apiserver's client certificate (none, or
+    another certificate of the same CA) it learns nothing, not even that a secret
+    exists; with it, bodies larger than a pod can be are refused."""
+    review = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()),
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "namespace": namespace,
+            "operation": "CREATE",
+            "object": {
+                "metadata": {
+                    "name": "probe",
+                    "labels": {names.INJECT_LABEL: "true"},
+                    "annotations": {names.ENV_ANNOTATION: "db"},
+                },
+                "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+            },
+        },
+    }
+    body = json.dumps(review).encode()
+    pki = control_plane.pki
+    for pair in (None, pki.client("admin")):
+        status, answer = _post_mutate(webhook, body, pair)
+        assert status == 403
+        assert json.loads(answer) == {
+            "error": "this endpoint answers the Kubernetes apiserver only"
+        }
+    apiserver = pki.client(WEBHOOK_CLIENT)
+    status, answer = _post_mutate(webhook, body, apiserver)
+    assert status == 200 and json.loads(answer)["response"]["uid"] == review["request"]["uid"]
+    status, _ = _post_mutate(webhook, b" " * (4 * 1024 * 1024), apiserver)
+    assert status == 413

@@ -126,3 +126,29 @@ def test_node_pods_get_a_token_per_peer_audience_where_the_flag_says() -> None:
     assert [(t["audience"], t["path"]) for t in tokens] == [
         (f"kuorum.io/node/{p}", p) for p in peers
     ]
+
+
+def test_webhook_answers_only_the_apiserver_when_its_client_ca_is_given() -> None:
+    (container,) = find(render([FULL_VALUES]), "Deployment", "kuorum-webhook")["spec"]["template"][
+        "spec"
+    ]["containers"]
+    args = cli.build_parser().parse_args(
+        [expand(a, environment(container, "webhook")) for a in container["args"]]
+    )
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "apiserver-client"]
+    assert str(args.client_ca) == f"{mount['mountPath']}/ca.crt"
+    assert args.client_name == ["kube-apiserver-webhook-client"]
+
+
+def test_operator_trusts_exactly_the_configured_sealers() -> None:
+    from kuorum.operator.command import trusted_sealers
+
+    (container,) = find(render([FULL_VALUES]), "Deployment", "kuorum-operator")["spec"]["template"][
+        "spec"
+    ]["containers"]
+    args = cli.build_parser().parse_args(
+        [expand(a, environment(container, "operator")) for a in container["args"]]
+    )
+    assert args.trusted_sealer == ["11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="]
+    keys = trusted_sealers(args.trusted_sealer)
+    assert keys is not None and len(next(iter(keys))) == 32

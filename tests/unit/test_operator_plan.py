@@ -389,3 +389,16 @@ def test_the_merge_patch_holds_changes_and_deletes_fields_that_went_away() -> No
     before = replace(COMMITTED, pending_version=2, shares_reachable=3)
     after = replace(before, pending_version=None, shares_reachable=2)
     assert plan.merge_patch(before, after) == {"pendingVersion": None, "sharesReachable": 2}
+
+
+def test_a_sealed_source_from_an_untrusted_sealer_is_not_forwarded() -> None:
+    sealed = sealed_secret(2)
+    source = sealed.spec.source.sealed
+    assert source is not None
+    decided = plan.distribution(sealed, SecretStatus(), SEALED_VIEWS, NOW, sealers=frozenset())
+    assert decided is not None and isinstance(decided.step, plan.Wait)
+    assert decided.step.reason == "UntrustedSealer"
+    assert "--trusted-sealer" in decided.step.message
+    trusted = frozenset({source.sealer})
+    decided = plan.distribution(sealed, SecretStatus(), SEALED_VIEWS, NOW, sealers=trusted)
+    assert decided is not None and isinstance(decided.step, plan.Forward)

@@ -341,3 +341,31 @@ def test_a_malformed_lock_is_refused_naming_the_file(tmp_path: Path) -> None:
     bad.write_text("kind: NodesLock\nnodes: {a: {signingKey: x}}\n")
     with pytest.raises(UserError, match="node a must pin exactly"):
         nodelock.load(bad)
+
+
+def test_seal_signs_with_the_given_sealer_key(
+    tmp_path: Path, nodes_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = tmp_path / "sealer.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    status, obj, _ = run_seal(
+        tmp_path, *LOCKED_SEAL, "--nodes", str(nodes_file), "--sealer-key", str(pem)
+    )
+    assert status == 0
+    sealed = DecentralizedSecret.from_object(obj).spec.source.sealed
+    assert sealed is not None and sealed.sealer == key.public_key().public_bytes_raw()
+    pem.write_text("not a key")
+    (tmp_path / "sealed.yaml").unlink()
+    status, _, _ = run_seal(
+        tmp_path, *LOCKED_SEAL, "--nodes", str(nodes_file), "--sealer-key", str(pem)
+    )
+    assert status == 2 and "openssl genpkey -algorithm ed25519" in capsys.readouterr().err

@@ -22,7 +22,8 @@ from kuorum import names
 from kuorum.webhook.admission import Admission
 from kuorum.webhook.cache import SecretCache
 from kuorum.webhook.metrics import Metrics
-from kuorum.webhook.server import answer, create_app
+from kuorum.webhook.server import REFUSED, answer, create_app
+from kuorum.webhook.tls import ClientCertificates
 
 RANDOM_BYTES = 2_500
 RANDOM_JSON = 2_500
@@ -223,3 +224,10 @@ async def real_request() -> None:
         } in ops
         metrics = await (await session.get("/metrics")).text()
         assert 'kuorum_webhook_admissions_total{code="400",result="malformed"}' in metrics
+    guarded = create_app(
+        ADMISSION, METRICS, ready=lambda: True, callers=ClientCertificates(["kube-apiserver"])
+    )
+    async with TestClient(TestServer(guarded)) as session:  # plain HTTP: no certificate
+        refused = await session.post("/mutate", json=VALID)
+        assert refused.status == 403
+        assert await refused.json() == REFUSED, "nothing about the secret or its rules"

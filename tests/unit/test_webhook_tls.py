@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography import x509
 
 from kuorum.webhook.tls import (
+    ClientCertificates,
     ServingContext,
     covers,
     due,
@@ -61,3 +62,17 @@ def test_a_pair_in_memory_loads_into_the_context() -> None:
     serving = ServingContext()
     serving.load_pair(pair)
     assert serving.expires == not_after(pair.certificate)
+
+
+# -- who may call /mutate
+
+
+APISERVER = ((("organizationName", "x"),), (("commonName", "kube-apiserver-webhook-client"),))
+
+
+def test_client_certificates_allow_only_the_named_verified_callers() -> None:
+    named = ClientCertificates(["kube-apiserver-webhook-client"])
+    assert named.allows({"subject": APISERVER})
+    assert not named.allows({"subject": ((("commonName", "kuorum-admin"),),)})
+    assert not named.allows(None) and not named.allows({})
+    assert ClientCertificates([]).allows({"subject": ((("commonName", "anyone"),),)})
