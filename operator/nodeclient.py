@@ -126,7 +126,7 @@ class NodeClient:
             ) as response:
                 data = await response.json(content_type=None)
                 if response.status >= 400:
-                    reason = data.get("error", "") if isinstance(data, dict) else ""
+                    reason = _said(data.get("error") if isinstance(data, dict) else None)
                     raise NodeError(
                         self.name,
                         f"http_{response.status}",
@@ -138,3 +138,15 @@ class NodeClient:
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as error:
             kind = "timeout" if isinstance(error, TimeoutError) else "unreachable"
             raise NodeError(self.name, kind, f"{method} {path}: {type(error).__name__}") from None
+
+
+NODE_TEXT = 200
+"""Longest piece of a node's own error text we repeat (in logs only; Events and status
+name the node and a reason code): a lying node must not write our logs for us."""
+
+
+def _said(text: object) -> str:
+    """A node's error text, made safe to repeat: printable, one line, bounded."""
+    if not isinstance(text, str):
+        return ""
+    return "".join(c if c.isprintable() else " " for c in text[:NODE_TEXT])
