@@ -246,26 +246,30 @@ def test_deletion_destroys_every_share_on_the_nodes(
     share_nodes.start(3, extra=NODE_FLAGS)
     apply_secret(control_plane, namespace, "gone", {**GENERATED, "threshold": 2, "shares": 3})
     wait_for(control_plane, namespace, "gone", "Ready", "True", operator=operator)
-    client.CustomObjectsApi(control_plane.api_client()).delete_namespaced_custom_object(
-        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "gone"
+    _delete_and_wait(control_plane, namespace, "gone", operator)
+    for node in share_nodes.nodes:
+        answer = node.request("GET", f"/v1/shares/{namespace}/gone", token=node.operator_token)
+        assert answer.json() == []
+
+
+def _delete_and_wait(
+    plane: ControlPlane, namespace: str, name: str, operator: OperatorProcess
+) -> None:
+    """Delete the DecentralizedSecret and wait until its finalizer has let it go."""
+    client.CustomObjectsApi(plane.api_client()).delete_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, name
     )
 
-    def deleted() -> bool:
+    def gone() -> bool:
         try:
-            get_secret(control_plane, namespace, "gone")
+            get_secret(plane, namespace, name)
         except client.ApiException as error:
             return error.status == 404
         return False
 
     wait_until(
-        deleted,
-        timeout=TIMEOUT,
-        what="finalized DecentralizedSecret gone",
-        log=operator.log,
+        gone, timeout=TIMEOUT, what=f"finalized DecentralizedSecret {name}", log=operator.log
     )
-    for node in share_nodes.nodes:
-        answer = node.request("GET", f"/v1/shares/{namespace}/gone", token=node.operator_token)
-        assert answer.json() == []
 
 
 def _exists(plane: ControlPlane, namespace: str, name: str) -> bool:
@@ -308,18 +312,7 @@ def test_a_foreign_secret_named_as_the_target_is_never_touched(
         operator=operator,
     )
     assert f"{namespace}/argocd-secret" in condition(obj, "Ready")["message"]
-    client.CustomObjectsApi(control_plane.api_client()).delete_namespaced_custom_object(
-        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "takeover"
-    )
-
-    def gone() -> bool:
-        try:
-            get_secret(control_plane, namespace, "takeover")
-        except client.ApiException as error:
-            return error.status == 404
-        return False
-
-    wait_until(gone, timeout=TIMEOUT, what="DecentralizedSecret takeover finalized")
+    _delete_and_wait(control_plane, namespace, "takeover", operator)
     for ns, created in before.items():
         after = core.read_namespaced_secret("argocd-secret", ns)
         assert after.data == created.data, ns

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
 from nodes import ShareNodes, share_nodes_fixture  # noqa: F401
 from operators import (  # noqa: F401
@@ -227,3 +229,48 @@ def test_a_node_whose_keys_changed_since_sealing_is_named_and_nothing_is_stored(
     for node in nodes:  # nothing was forwarded: a sealed version goes to all nodes or none
         answer = node.request("GET", f"/v1/shares/{namespace}/cache", token=node.operator_token)
         assert answer.json() == []
+
+
+def test_only_sources_sealed_by_a_trusted_key_are_forwarded(
+    control_plane: ControlPlane, share_nodes: ShareNodes, namespace: str, tmp_path: Path
+) -> None:
+    """A tenant who may create DecentralizedSecrets seals values of their own: with
+    --trusted-sealer, the operator stores only what the platform team's key sealed."""
+    nodes = share_nodes.start(3, extra=NODE_FLAGS)
+    team = ed25519.Ed25519PrivateKey.generate()
+    pem = tmp_path / "sealer.pem"
+    pem.write_bytes(
+        team.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    operator = OperatorProcess(control_plane, tmp_path / "operator")
+    trusted = base64.b64encode(team.public_key().public_bytes_raw()).decode()
+    operator.argv += ["--trusted-sealer", trusted]
+    operator.start()
+    try:
+        common = ["--threshold", "2", "--shares", "3", "--from-literal", "k=v"]
+        ours = seal(
+            control_plane, tmp_path, namespace, "--name", "ours", "--sealer-key", str(pem), *common
+        )
+        theirs = seal(control_plane, tmp_path, namespace, "--name", "theirs", *common)
+        apply(control_plane, ours)
+        apply(control_plane, theirs)
+        wait_for(control_plane, namespace, "ours", "Ready", "True", operator=operator)
+        obj = wait_for(
+            control_plane,
+            namespace,
+            "theirs",
+            "Distributed",
+            "False",
+            reason="UntrustedSealer",
+            operator=operator,
+        )
+        assert "--trusted-sealer" in condition(obj, "Distributed")["message"]
+        for node in nodes:  # nothing of the untrusted source was stored anywhere
+            held = node.request("GET", f"/v1/shares/{namespace}/theirs", token=node.operator_token)
+            assert held.json() == []
+    finally:
+        operator.stop()
