@@ -8,7 +8,6 @@ state=${STATE_DIR:-.kuorum-dev}
 export KUBECONFIG=$state/kubeconfig PATH=$PWD/$state/bin:$PATH
 kuorum=${KUORUM:-.venv/bin/kuorum}
 
-kubectl get namespace shop >/dev/null 2>&1 || kubectl create namespace shop
 kubectl apply -f examples/generated-secret.yaml
 kubectl wait -n shop dsec/db --for=condition=Ready --timeout=180s
 echo

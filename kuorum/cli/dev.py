@@ -156,7 +156,9 @@ def _print_usage(state_dir: Path) -> None:
         f"\n  export KUBECONFIG={state_dir / 'kubeconfig'}"
         f"\n  export PATH={state_dir / 'bin'}:$PATH    # kubectl of the same release"
         "\n  kubectl get snode"
-        "\n  kubectl apply -f examples/generated-secret.yaml && kubectl get dsec -A"
-        "\n  kubectl apply -f examples/pod.yaml && kubectl get pod -o yaml | grep -A3 secretKeyRef"
+        "\n  kubectl apply -f examples/generated-secret.yaml"
+        "\n  kubectl wait -n shop dsec/db --for=condition=Ready --timeout=120s"
+        "\n  kubectl apply -f examples/quickstart-pod.yaml"
+        "\n  kubectl get pod -n shop quickstart -o yaml | grep -A2 secretRef"
         "\n  kuorum ledger verify\n"
     )

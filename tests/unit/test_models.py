@@ -813,11 +813,11 @@ def documented_manifests() -> list[dict[str, Any]]:
 def test_examples_and_doc_manifests_parse() -> None:
     manifests = documented_manifests()
     kinds = sorted(m["kind"] for m in manifests)
-    assert kinds == ["DecentralizedSecret"] * 3 + ["ShareNode"]
+    assert kinds == ["DecentralizedSecret"] * 3 + ["Namespace", "ShareNode"]
     for manifest in manifests:
         if manifest["kind"] == "ShareNode":
             ShareNode.from_object(manifest)
-        else:
+        elif manifest["kind"] == "DecentralizedSecret":
             DecentralizedSecret.from_object(manifest)
 
 
