@@ -220,7 +220,15 @@ class WitnessClient:
                     "legitimate an administrator must re-trust the node",
                     peer.name,
                 )
-        await asyncio.gather(*(self._pull(session, peer) for peer in peers))
+        # one read per round; a peer not pinned yet is pinned by its own push first
+        cosigned = {s.origin: s.size for s in await self._custody.run(Storage.all_witnessed)}
+        await asyncio.gather(
+            *(
+                self._pull(session, peer, cosigned[peer.origin])
+                for peer in peers
+                if peer.origin in cosigned
+            )
+        )
         latest = await self._custody.run(Storage.latest_checkpoint)
         if latest is None:
             return
@@ -244,15 +252,11 @@ class WitnessClient:
             return {}
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    async def _pull(self, session: aiohttp.ClientSession, peer: Peer) -> None:
+    async def _pull(self, session: aiohttp.ClientSession, peer: Peer, last: int) -> None:
         """Fetch the peer's checkpoint, and a proof from what we last cosigned for it, and
         judge it as if the peer had asked: a node cannot avoid its witnesses by not
         asking, and a fork it shows is caught (and ledgered) by the same checks."""
         ssl = pinned_context(peer.certificate)
-        states = await self._custody.run(Storage.all_witnessed)
-        last = next((s.size for s in states if s.origin == peer.origin), None)
-        if last is None:  # not pinned yet: the peer's own push pins it first
-            return
         try:
             note = _log_signed(await _get(session, f"{peer.endpoint}/v1/ledger/checkpoint", ssl))
             size = Checkpoint.parse(SignedNote.parse(note).text.encode()).size
