@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kuorum import b64
+from kuorum.envelope import RULE_BYTES
 from kuorum.errors import KuorumError
 
 REASON_LIMIT = 256
@@ -52,6 +53,9 @@ class ShareBody:
     sealed_share: bytes
     commitments: bytes
     payload: bytes
+    rule: bytes = b""
+    """The access rule digest the share is bound to (``kuorum.sealing.rule_digest``);
+    empty: none. Sent only when set, so unbound bodies are what they always were."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(index={self.index}, threshold={self.threshold})"
@@ -63,17 +67,22 @@ class ShareBody:
             "sealedShare": b64.encode(self.sealed_share),
             "commitments": b64.encode(self.commitments),
             "payload": b64.encode(self.payload),
+            **({"rule": b64.encode(self.rule)} if self.rule else {}),
         }
 
     @classmethod
     def from_json(cls, body: object) -> ShareBody:
         data = _object(body, "body")
+        rule = _binary(data, "rule") if "rule" in data else b""
+        if len(rule) not in (0, RULE_BYTES):
+            raise WireError(f"field 'rule' must be a {RULE_BYTES}-byte digest when present")
         return cls(
             index=_field(data, "index", int),
             threshold=_field(data, "threshold", int),
             sealed_share=_binary(data, "sealedShare"),
             commitments=_binary(data, "commitments"),
             payload=_binary(data, "payload"),
+            rule=rule,
         )
 
 

@@ -5,10 +5,17 @@ Git; the operator runs it for generated and imported values with its dealer key.
 way the data key exists only inside :func:`seal`. Out come the payload ciphertext, the
 public commitments and one share per node, HPKE-sealed to that node and signed by the
 sealer: a :class:`~kuorum.models.Sealed` that whoever forwards it cannot open.
+
+A sealed source also binds where its values may go: :func:`rule_digest` of its target,
+its access rule and its namespace's uid is part of every share's context and of the
+payload's associated data, so whoever may edit the DecentralizedSecret but does not hold
+the sealer's key cannot send the values anywhere else: the signatures stop matching.
 """
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +31,50 @@ from kuorum.envelope import (
     encrypt_payload,
     seal_share,
 )
-from kuorum.models import Sealed, SealedEntry
+from kuorum.envelope._codec import fields, text
+from kuorum.models import Access, DecentralizedSecret, Sealed, SealedEntry
+
+_RULE_LABEL = b"kuorum/rule/v1"
+_COUNT = struct.Struct(">I")
+
+
+def rule_digest(
+    *, target_name: str, target_type: str, access: Access | None, namespace_uid: str | None
+) -> bytes:
+    """SHA-256 of where a secret may go: its target Secret, its access rule and the uid of
+    its namespace (empty when sealed offline without one). Lists are sorted: the rule is
+    the same whatever order its entries are written in.
+
+    ``"kuorum/rule/v1" || field(uid) || field(target name) || field(target type)
+    || list(namespaces) || list(service accounts)``, a list being ``0x00`` when absent,
+    else ``0x01 || u32 count || field(entry)*``.
+    """
+    namespaces = access.namespaces if access else None
+    accounts = access.service_accounts if access else None
+    return hashlib.sha256(
+        _RULE_LABEL
+        + fields(text(namespace_uid or ""), text(target_name), text(target_type))
+        + _entries(namespaces)
+        + _entries(accounts)
+    ).digest()
+
+
+def rule_of(secret: DecentralizedSecret, namespace_uid: str | None) -> bytes:
+    """:func:`rule_digest` of ``secret`` as its spec is now."""
+    spec = secret.spec
+    return rule_digest(
+        target_name=secret.target_name,
+        target_type=spec.target.type,
+        access=spec.access,
+        namespace_uid=namespace_uid,
+    )
+
+
+def _entries(items: Sequence[str] | None) -> bytes:
+    if items is None:
+        return b"\x00"
+    ordered = sorted(set(items))
+    return b"\x01" + _COUNT.pack(len(ordered)) + fields(*(text(item) for item in ordered))
 
 
 @dataclass(frozen=True)
@@ -44,18 +94,21 @@ def seal(
     threshold: int,
     recipients: Sequence[Recipient],
     sealer: ed25519.Ed25519PrivateKey,
+    rule: bytes = b"",
+    namespace_uid: str | None = None,
 ) -> Sealed:
     """Encrypt ``data`` under a fresh data key and split the key over ``recipients``.
 
     Share i+1 goes to ``recipients[i]``. Payload and shares are bound to
-    ``namespace/name`` at ``version``: nodes refuse them anywhere else.
+    ``namespace/name`` at ``version``, and to ``rule`` (:func:`rule_digest`, made with
+    ``namespace_uid``) when given: nodes refuse them anywhere else.
     """
     key = sharing.new_data_key()
-    payload = encrypt_payload(data, key, namespace=namespace, name=name, version=version)
+    payload = encrypt_payload(data, key, namespace=namespace, name=name, version=version, rule=rule)
     dealing = sharing.split(key, threshold, len(recipients))
     entries = []
     for recipient, share in zip(recipients, dealing.shares, strict=True):
-        context = ShareContext(namespace, name, version, share.index, recipient.name, "store")
+        context = ShareContext(namespace, name, version, share.index, recipient.name, "store", rule)
         sealed = seal_share(
             share, recipient=recipient.keys.encryption, context=context, sender=sealer
         )
@@ -70,6 +123,7 @@ def seal(
         payload,
         sealer.public_key().public_bytes_raw(),
         tuple(entries),
+        namespace_uid,
     )
 
 
@@ -84,10 +138,15 @@ class Misfit:
 
 
 def misfits(
-    sealed: Sealed, *, namespace: str, name: str, keys: Mapping[str, NodePublicKeys]
+    sealed: Sealed,
+    *,
+    namespace: str,
+    name: str,
+    keys: Mapping[str, NodePublicKeys],
+    rule: bytes,
 ) -> list[Misfit]:
     """Check, without opening anything, that each share is sealed to its node's current
-    keys, for this object and version, and signed by ``sealed.sealer``.
+    keys, for this object, version and ``rule``, and signed by ``sealed.sealer``.
 
     ``keys`` holds the nodes' published keys by name; shares of nodes missing from it
     are not checked (the caller waits for those nodes).
@@ -103,7 +162,9 @@ def misfits(
             detail = f"sealed to keys {entry.node_key_fingerprint}, the node now has {current}"
             found.append(Misfit(entry.node, True, detail))
             continue
-        context = ShareContext(namespace, name, sealed.version, entry.index, entry.node, "store")
+        context = ShareContext(
+            namespace, name, sealed.version, entry.index, entry.node, "store", rule
+        )
         try:
             check_sealed_share(
                 SealedShare.from_bytes(entry.sealed_share),
@@ -112,6 +173,9 @@ def misfits(
                 sender=sealer,
             )
         except EnvelopeError as error:
-            detail = f"share {entry.index} was not sealed for {namespace}/{name} version "
-            found.append(Misfit(entry.node, False, f"{detail}{sealed.version}: {error}"))
+            detail = (
+                f"share {entry.index} was not sealed for {namespace}/{name} version "
+                f"{sealed.version} with this spec.target and spec.access: {error}"
+            )
+            found.append(Misfit(entry.node, False, detail))
     return found

@@ -31,6 +31,7 @@ from kuorum.envelope import (
     EnvelopeError,
     InvalidKey,
     NodeKeys,
+    Purpose,
     SealedShare,
     ShareContext,
     open_share,
@@ -55,9 +56,11 @@ ENTRIES_PAGE = 1000
 
 
 def request_digest(body: StoreRequest) -> bytes:
-    """What makes two store requests "the same": every field, length-prefixed."""
+    """What makes two store requests "the same": every field, length-prefixed (the rule
+    only when set, so the digests of shares stored before rules existed stay valid)."""
     digest = hashlib.sha256(f"{body.index}:{body.threshold}:".encode())
-    for part in (body.sealed_share, body.commitments, body.payload):
+    rule = [body.rule] if body.rule else []
+    for part in (body.sealed_share, body.commitments, body.payload, *rule):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.digest()
 
@@ -178,7 +181,7 @@ class Custody:
             )
         try:
             sealed = SealedShare.from_bytes(body.sealed_share)
-            context = self._context(slot, body.index, self._node, "store")
+            context = self._context(slot, body.index, self._node, "store", body.rule)
             share = open_share(
                 sealed,
                 recipient=self._keys.encryption,
@@ -197,9 +200,13 @@ class Custody:
         return sealed.sender
 
     @staticmethod
-    def _context(slot: Slot, index: int, recipient: str, purpose: str) -> ShareContext:
+    def _context(
+        slot: Slot, index: int, recipient: str, purpose: Purpose, rule: bytes
+    ) -> ShareContext:
         try:
-            return ShareContext(slot.namespace, slot.name, slot.version, index, recipient, purpose)  # type: ignore[arg-type]
+            return ShareContext(
+                slot.namespace, slot.name, slot.version, index, recipient, purpose, rule
+            )
         except ValueError as error:
             raise BadRequest(f"{slot} index {index}: {error}") from None
 
@@ -236,10 +243,12 @@ class Custody:
             digest,
             receipt_bytes,
             signature,
+            body.rule,
         )
+        bound = f", bound to access rule {body.rule.hex()[:16]}" if body.rule else ""
         reason = (
             f"verified against commitments sha256 {receipt.commitments_sha256[:16]}, "
-            f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}"
+            f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}{bound}"
         )
         self._append(
             entry(
@@ -278,7 +287,9 @@ class Custody:
             await self.refuse(action="release", slot=slot, actor=actor, reason=str(error))
             raise
         await self._write(self._release_locked, slot, held, recipient, body.reason, actor)
-        return Released(held.index, held.threshold, sealed, held.commitments, held.payload)
+        return Released(
+            held.index, held.threshold, sealed, held.commitments, held.payload, held.rule
+        )
 
     def _held(self, slot: Slot) -> StoredShare:
         held = self._storage.share(slot.namespace, slot.name, slot.version)
@@ -314,12 +325,12 @@ class Custody:
         share = open_share(
             sealed,
             recipient=self._keys.encryption,
-            context=self._context(slot, held.index, self._node, "store"),
+            context=self._context(slot, held.index, self._node, "store", held.rule),
             sender=ed25519.Ed25519PublicKey.from_public_bytes(sealed.sender),
         )
         if self._unsafe_corrupt_releases:  # a lying node, for fault drills
             share = sharing.Share(share.index, value=share.blinding, blinding=share.value)
-        context = self._context(slot, held.index, actor, "release")
+        context = self._context(slot, held.index, actor, "release", held.rule)
         try:
             sealed_again = seal_share(
                 share, recipient=recipient, context=context, sender=self._keys.signing

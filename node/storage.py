@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS shares (
     digest BLOB NOT NULL,
     receipt BLOB NOT NULL,
     signature BLOB NOT NULL,
+    rule BLOB NOT NULL DEFAULT x'',
     PRIMARY KEY (namespace, name, version)
 );
 CREATE TABLE IF NOT EXISTS entries (
@@ -72,6 +73,9 @@ class StoredShare:
     """SHA-256 over sealed share, commitments and payload: same digest, same request."""
     receipt: bytes
     signature: bytes
+    rule: bytes = b""
+    """The access rule digest the share was sealed with (empty: none): part of the context
+    it opens under, so it is kept with it."""
 
     def __repr__(self) -> str:
         return (
@@ -113,6 +117,14 @@ class Storage:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database made by an older node up to :data:`SCHEMA` (columns added since
+        have defaults that mean what the older node did)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(shares)")}
+        if "rule" not in columns:
+            self._db.execute("ALTER TABLE shares ADD COLUMN rule BLOB NOT NULL DEFAULT x''")
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
@@ -142,7 +154,7 @@ class Storage:
             self._db.execute("DELETE FROM checkpoints WHERE size < ?", (size,))
             if put is not None:
                 self._db.execute(
-                    "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         put.namespace,
                         put.name,
@@ -155,6 +167,7 @@ class Storage:
                         put.digest,
                         put.receipt,
                         put.signature,
+                        put.rule,
                     ),
                 )
             if erase is not None:

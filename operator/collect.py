@@ -44,6 +44,9 @@ class Collected:
     """Nodes that answered with a share that failed a check."""
     unreachable: tuple[str, ...]
     """Nodes that did not answer with a share (down, refused, missing)."""
+    other_rule: tuple[str, ...] = ()
+    """Nodes whose share is bound to an access rule the caller did not accept: the version
+    was sealed for another target or access than the spec names now."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,13 @@ async def collect(
     threshold: int,
     commitments_digest: str,
     identity: str,
+    rules: frozenset[bytes],
 ) -> Collected:
-    """Ask t nodes, and one more for each that fails or lies, until t shares are valid."""
+    """Ask t nodes, and one more for each that fails or lies, until t shares are valid.
+
+    A share bound to an access rule not in ``rules`` is not used, and no other node is
+    asked for it: every node holds the same rule, so asking more would only release more.
+    """
     ephemeral = EncryptionPrivateKey.generate()
     public = ephemeral.public_key()
     # A random t: load spreads over the nodes, and a node that lies is asked sooner or later.
@@ -92,8 +100,9 @@ async def collect(
     valid: dict[int, sharing.Share] = {}
     bad: list[str] = []
     unreachable: list[str] = []
+    other_rule: list[str] = []
     commitments: sharing.Commitments | None = None
-    payloads: list[bytes] = []
+    payloads: list[tuple[bytes, bytes]] = []
     try:
         while pending and len(valid) < threshold:
             done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -106,8 +115,11 @@ async def collect(
                     unreachable.append(source.client.name)
                     ask_next()
                     continue
+                if released.rule not in rules:
+                    other_rule.append(source.client.name)
+                    continue
                 context = ShareContext(
-                    namespace, name, version, released.index, identity, "release"
+                    namespace, name, version, released.index, identity, "release", released.rule
                 )
                 share = _check(released, ephemeral, context, source.signing_key, commitments_digest)
                 if share is None:
@@ -116,22 +128,25 @@ async def collect(
                     continue
                 valid[share.index] = share
                 commitments = commitments or sharing.Commitments.from_bytes(released.commitments)
-                if released.payload not in payloads:
-                    payloads.append(released.payload)
+                if (released.payload, released.rule) not in payloads:
+                    payloads.append((released.payload, released.rule))
     finally:
         for task in pending:
             task.cancel()
         unreachable.extend(tasks[t].client.name for t in pending)
+    failed = Collected(None, tuple(bad), tuple(unreachable), tuple(other_rule))
     if commitments is None or len(valid) < threshold:
-        return Collected(None, tuple(bad), tuple(unreachable))
+        return failed
     key = sharing.combine(list(valid.values()), commitments)
-    for payload in payloads:  # the AEAD tag tells a node's tampered copy from a true one
+    for payload, rule in payloads:  # the AEAD tag tells a node's tampered copy from a true one
         try:
-            data = decrypt_payload(payload, key, namespace=namespace, name=name, version=version)
+            data = decrypt_payload(
+                payload, key, namespace=namespace, name=name, version=version, rule=rule
+            )
         except EnvelopeError:
             continue
-        return Collected(data, tuple(bad), tuple(unreachable))
-    return Collected(None, tuple(bad), tuple(unreachable))
+        return Collected(data, tuple(bad), tuple(unreachable), tuple(other_rule))
+    return failed
 
 
 def _check(

@@ -59,11 +59,12 @@ def deal(
         recipients=[Recipient(node.name, node.public_keys) for node in nodes],
         sealer=dealer,
     )
-    return forward_sealed(sealed, threshold=threshold)
+    return forward_sealed(sealed, threshold=threshold, rule=b"")
 
 
-def forward_sealed(sealed: Sealed, *, threshold: int) -> Dealt:
-    """Store bodies for sealed shares: the operator forwards what it cannot open."""
+def forward_sealed(sealed: Sealed, *, threshold: int, rule: bytes) -> Dealt:
+    """Store bodies for sealed shares: the operator forwards what it cannot open, with the
+    access rule digest they were sealed with (empty for the operator's own dealing)."""
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     bodies = {
         share.node: StoreRequest(
@@ -72,6 +73,7 @@ def forward_sealed(sealed: Sealed, *, threshold: int) -> Dealt:
             sealed_share=share.sealed_share,
             commitments=sealed.commitments,
             payload=sealed.payload,
+            rule=rule,
         )
         for share in sealed.shares
     }

@@ -86,6 +86,17 @@ class KubeIO:
             _content_type=MERGE_PATCH,
         )
 
+    async def namespace_uid(self, namespace: str) -> str | None:
+        """The uid of a namespace, or None when it does not exist."""
+        try:
+            found = await asyncio.to_thread(self._core.read_namespace, namespace)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        uid = found.metadata.uid if found.metadata else None
+        return str(uid) if uid else None
+
     async def read_secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """The decoded data of a Secret, or None when it does not exist."""
         try:

@@ -46,6 +46,17 @@ SEALED_MISFIT = (
     "spec.source.sealed cannot be stored as it was sealed ({details}); run kuorum seal again "
     "against the current ShareNodes (kubectl get snode)"
 )
+RESEAL_REQUIRED = (
+    "version {version} was sealed for another spec.target or spec.access than the spec now "
+    "names, so it is delivered nowhere new: to change where a sealed secret goes, run "
+    "kuorum seal again with the new --target-name/--access-namespace/"
+    "--access-service-account and apply its output"
+)
+NAMESPACE_CHANGED = (
+    "spec.source.sealed was sealed for namespace {namespace} with uid {sealed}, but this "
+    "namespace has uid {actual}: it was deleted and re-created since; run kuorum seal "
+    "again for the namespace as it is now"
+)
 SEALED_EXCLUDED = (
     "spec.source.sealed puts shares on ShareNodes {nodes}, which spec.nodeSelector excludes; "
     "run kuorum seal again with --node-selector, or change spec.nodeSelector"

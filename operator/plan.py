@@ -149,9 +149,11 @@ def distribution(
     now: datetime,
     *,
     sealers: frozenset[bytes] | None = None,
+    namespace_uid: str | None = None,
 ) -> Distribution | None:
     """What to store this tick, or None when the committed version stays; ``sealers``:
-    the only keys a sealed source may be sealed with (None: any)."""
+    the only keys a sealed source may be sealed with (None: any); ``namespace_uid``: the
+    uid of the secret's namespace now (read when a sealed source is due)."""
     if not distribution_due(secret, status, now):
         return None
     sealed = secret.spec.source.sealed
@@ -161,7 +163,9 @@ def distribution(
     if abandon is not None and sealed is not None and not sealed_changed(sealed, status):
         return Distribution(abandon, None, replace(status, pending_version=None))  # rolled back
     step = (
-        forward(secret, sealed, status, views, sealers) if sealed else deal(secret, status, views)
+        forward(secret, sealed, status, views, sealers, namespace_uid)
+        if sealed
+        else deal(secret, status, views)
     )
     return Distribution(abandon, step, status)
 
@@ -194,13 +198,22 @@ def forward(
     status: SecretStatus,
     views: Mapping[str, NodeView],
     sealers: frozenset[bytes] | None = None,
+    namespace_uid: str | None = None,
 ) -> Forward | Wait:
-    """Check a sealed source against the nodes it was sealed to (and its sealer against
-    the trusted ones); it is forwarded unopened."""
+    """Check a sealed source against the nodes it was sealed to, the spec's target and
+    access and the namespace (and its sealer against the trusted ones); it is forwarded
+    unopened."""
     if sealers is not None and sealed.sealer not in sealers:
         return Wait(
             Reason.UNTRUSTED_SEALER,
             messages.UNTRUSTED_SEALER.format(key=b64.encode(sealed.sealer)),
+        )
+    if sealed.namespace_uid is not None and sealed.namespace_uid != namespace_uid:
+        return Wait(
+            Reason.NAMESPACE_CHANGED,
+            messages.NAMESPACE_CHANGED.format(
+                namespace=secret.namespace, sealed=sealed.namespace_uid, actual=namespace_uid
+            ),
         )
     committed = status.version or 0
     if sealed.version <= committed:
@@ -211,7 +224,10 @@ def forward(
             ),
         )
     keys = {s.node: views[s.node].public_keys for s in sealed.shares if s.node in views}
-    misfit = sealing.misfits(sealed, namespace=secret.namespace, name=secret.name, keys=keys)
+    rule = sealing.rule_of(secret, sealed.namespace_uid)
+    misfit = sealing.misfits(
+        sealed, namespace=secret.namespace, name=secret.name, keys=keys, rule=rule
+    )
     if misfit:
         return Wait(
             Reason.NODE_KEY_CHANGED if any(m.key_changed for m in misfit) else Reason.INVALID_SPEC,
@@ -234,7 +250,8 @@ def forward(
             messages.SEALED_NODES_DOWN.format(nodes=", ".join(down), version=sealed.version),
         )
     nodes = tuple(views[s.node] for s in sealed.shares)
-    return Forward(nodes, dealing.forward_sealed(sealed, threshold=secret.spec.threshold))
+    dealt = dealing.forward_sealed(sealed, threshold=secret.spec.threshold, rule=rule)
+    return Forward(nodes, dealt)
 
 
 def sealed_changed(sealed: Sealed, status: SecretStatus) -> bool:
@@ -332,6 +349,14 @@ def targets(secret: DecentralizedSecret) -> tuple[str, ...]:
     return (secret.namespace, *(n for n in access or () if n != secret.namespace))
 
 
+def accepted_rules(secret: DecentralizedSecret, namespace_uid: str | None) -> frozenset[bytes]:
+    """The access rules a committed version may be bound to for its values to be written
+    where the spec says now: none (dealt by the operator, or sealed before rules were
+    bound), or the spec's target and access, sealed with this namespace's uid or offline
+    without one. Anything else was sealed for a spec edited since."""
+    return frozenset({b"", sealing.rule_of(secret, None), sealing.rule_of(secret, namespace_uid)})
+
+
 def materialize(
     secret: DecentralizedSecret,
     status: SecretStatus,
@@ -384,6 +409,13 @@ def report(
         if collected.bad:
             status, blamed = _blame(status, collected.bad, now)
             events += blamed
+        if collected.data is None and collected.other_rule:
+            message = messages.RESEAL_REQUIRED.format(version=version)
+            ready = _condition(
+                ConditionType.READY, False, Reason.RESEAL_REQUIRED, message, now, secret.generation
+            )
+            wait = Wait(Reason.RESEAL_REQUIRED, message)
+            return Report(_with(status, [ready]), tuple(events), wait=wait)
         if collected.data is None:
             missing = sorted(set(collected.unreachable) | set(collected.bad) | set(down))
             message = messages.TOO_FEW_SHARES.format(

@@ -107,7 +107,13 @@ async def _tick(
     now: datetime,
 ) -> tuple[SecretStatus, plan.Report]:
     """Every step up to the report: the status as last written, and the report."""
-    distribution = plan.distribution(secret, status, views, now, sealers=op.sealers)
+    sealed_due = secret.spec.source.sealed is not None and plan.distribution_due(
+        secret, status, now
+    )
+    uid = await op.kube.namespace_uid(secret.namespace) if sealed_due else None
+    distribution = plan.distribution(
+        secret, status, views, now, sealers=op.sealers, namespace_uid=uid
+    )
     if distribution is None:
         return status, await _materialize(op, body, secret, status, views, now)
     written, status, stalled = await _distribute(op, body, secret, status, distribution, views, now)
@@ -168,7 +174,8 @@ async def _materialize(
     materialize = plan.materialize(secret, status, views, versions, conflicts=conflicts)
     collected = None
     if materialize is not None:
-        collected = await _collect(op, secret, status, materialize)
+        rules = plan.accepted_rules(secret, await op.kube.namespace_uid(secret.namespace))
+        collected = await _collect(op, secret, status, materialize, rules)
     report = plan.report(secret, status, views, now, collected, conflicts=conflicts)
     for event in report.events:
         _post(op, body, event)
@@ -298,9 +305,14 @@ async def _store(
 
 
 async def _collect(
-    op: Operator, secret: DecentralizedSecret, status: SecretStatus, step: plan.Materialize
+    op: Operator,
+    secret: DecentralizedSecret,
+    status: SecretStatus,
+    step: plan.Materialize,
+    rules: frozenset[bytes],
 ) -> Collected:
-    """Gather t valid shares of the committed version from the planned sources."""
+    """Gather t valid shares of the committed version, bound to one of ``rules``, from the
+    planned sources."""
     assert status.version is not None and status.commitments_digest is not None
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -312,6 +324,7 @@ async def _collect(
         threshold=secret.spec.threshold,
         commitments_digest=status.commitments_digest,
         identity=op.identity,
+        rules=rules,
     )
     METRICS.collection_seconds.observe(loop.time() - started)
     for node in collected.bad:

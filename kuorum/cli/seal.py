@@ -128,6 +128,19 @@ def register(subparsers: Any) -> None:
         metavar="[NS:]NAME",
         help="a service account that may consume it (default: any)",
     )
+    uid = parser.add_mutually_exclusive_group()
+    uid.add_argument(
+        "--namespace-uid",
+        metavar="UID",
+        help="bind to this metadata.uid of the namespace (default: read from the cluster; "
+        "offline: not bound unless given)",
+    )
+    uid.add_argument(
+        "--no-namespace-uid",
+        action="store_true",
+        help="do not bind the namespace's uid, e.g. for a namespace that the same GitOps "
+        "sync creates (a namespace re-created under this name then receives the secret)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     parser.set_defaults(func=run)
 
@@ -149,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
             "--threshold 1: any one share node alone would hold the whole key; use 2 or "
             "more, or add --allow-single-custodian if one custodian is what you want"
         )
-    registered, version = _cluster_facts(args)
+    registered, version, namespace_uid = _cluster_facts(args)
     selector = LabelSelector(dict(_pairs(args.node_selector, "--node-selector")))
     chosen = select(registered, args.shares, selector=selector)
     if chosen is None:
@@ -159,20 +172,7 @@ def run(args: argparse.Namespace) -> int:
             f" ({', '.join(usable) or 'none'}); check kubectl get snode, --node-selector"
             " or --shares"
         )
-    sealed = seal(
-        data,
-        namespace=args.namespace,
-        name=args.name,
-        version=version,
-        threshold=args.threshold,
-        recipients=[Recipient(v.name, v.public_keys) for v in chosen],
-        sealer=_sealer(args.sealer_key),
-    )
-    spec: dict[str, Any] = {
-        "threshold": args.threshold,
-        "shares": args.shares,
-        "source": {"sealed": sealed.to_dict()},
-    }
+    spec: dict[str, Any] = {"threshold": args.threshold, "shares": args.shares}
     if args.allow_single_custodian:
         spec["allowSingleCustodian"] = True
     target = {
@@ -194,12 +194,42 @@ def run(args: argparse.Namespace) -> int:
     }
     if access:
         spec["access"] = access
-    text = _header(args, version, chosen) + manifest(args.name, args.namespace, spec)
+    sealed = seal(
+        data,
+        namespace=args.namespace,
+        name=args.name,
+        version=version,
+        threshold=args.threshold,
+        recipients=[Recipient(v.name, v.public_keys) for v in chosen],
+        sealer=_sealer(args.sealer_key),
+        rule=_rule(args.name, spec, namespace_uid),
+        namespace_uid=namespace_uid,
+    )
+    spec["source"] = {"sealed": sealed.to_dict()}
+    text = _header(args, version, chosen, namespace_uid) + manifest(args.name, args.namespace, spec)
     if args.output:
         args.output.write_text(text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _rule(name: str, spec: Mapping[str, Any], uid: str | None) -> bytes:
+    """The access rule digest of ``spec``'s target and access, parsed as the operator will."""
+    from kuorum.models import Access, InvalidSpec, Target
+    from kuorum.sealing import rule_digest
+
+    try:
+        target = Target.from_dict(spec.get("target", {}), where="spec.target")
+        access = Access.from_dict(spec["access"], where="spec.access") if "access" in spec else None
+    except InvalidSpec as error:
+        raise UserError(str(error)) from None
+    return rule_digest(
+        target_name=target.name or name,
+        target_type=target.type,
+        access=access,
+        namespace_uid=uid,
+    )
 
 
 def manifest(name: str, namespace: str, spec: Mapping[str, Any]) -> str:
@@ -264,14 +294,16 @@ def _secret_values(path: Path) -> tuple[str | None, dict[str, bytes]]:
     return obj.get("type"), values
 
 
-def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
-    """The candidate nodes and the version to seal, from the file or the cluster."""
+def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int, str | None]:
+    """The candidate nodes, the version to seal and the namespace uid to bind, from the
+    file or the cluster."""
     now = datetime.now(UTC)
+    uid = _checked_uid(args.namespace_uid)
     if args.nodes is not None:
         objects = _locked(_node_objects(args.nodes), args.nodes_lock)
         # offline: the file is a snapshot, so its heartbeats say nothing about now
         views = [replace(v, usable=True) for v in _views(objects, now, args.nodes)]
-        return views, args.version or 1
+        return views, args.version or 1, uid
     from kubernetes.client.exceptions import ApiException
 
     from kuorum.kube.client import api_client
@@ -290,7 +322,40 @@ def _cluster_facts(args: argparse.Namespace) -> tuple[list[NodeView], int]:
                 f"the next version ({error.status} {error.reason}); give --version"
             ) from None
         version = SecretStatus.from_dict(existing.get("status") or {}).next_version
-    return _views(objects, now, "the cluster"), version
+    if uid is None and not args.no_namespace_uid:
+        uid = _namespace_uid(api, args.namespace)
+    return _views(objects, now, "the cluster"), version, uid
+
+
+def _checked_uid(uid: str | None) -> str | None:
+    from kuorum.models import UID_PATTERN
+
+    if uid is not None and not re.fullmatch(UID_PATTERN, uid):
+        raise UserError(
+            f"--namespace-uid {uid!r} is not a uid; read it with: kubectl get namespace "
+            "NAME -o jsonpath='{.metadata.uid}'"
+        )
+    return uid
+
+
+def _namespace_uid(api: Any, namespace: str) -> str:
+    """The namespace's uid, which the sealed rule binds (a re-created one differs)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        found = client.CoreV1Api(api).read_namespace(namespace)
+    except ApiException as error:
+        if error.status == 404:
+            raise UserError(
+                f"namespace {namespace} does not exist, so its uid cannot be bound: create "
+                "it first, or give --no-namespace-uid if it is created with the manifest"
+            ) from None
+        raise UserError(
+            f"cannot read namespace {namespace} to bind its uid ({error.status} "
+            f"{error.reason}); give --namespace-uid UID or --no-namespace-uid"
+        ) from None
+    return str(found.metadata.uid if found.metadata else "")
 
 
 def _sealer(path: Path | None) -> ed25519.Ed25519PrivateKey:
@@ -383,11 +448,15 @@ def _check_name(name: str, flag: str) -> None:
         raise UserError(f"{flag} {name!r} is not a valid object name (lowercase DNS name)")
 
 
-def _header(args: argparse.Namespace, version: int, chosen: Sequence[NodeView]) -> str:
+def _header(
+    args: argparse.Namespace, version: int, chosen: Sequence[NodeView], uid: str | None
+) -> str:
     nodes = ", ".join(v.name for v in chosen)
+    where = f"namespace {args.namespace}" + (f" (uid {uid})" if uid else " (any uid)")
     return (
         f"# Sealed by kuorum seal: {args.namespace}/{args.name} version {version}, "
         f"{args.threshold}-of-{args.shares} on ShareNodes {nodes}.\n"
-        "# Safe to commit: no value, share or key is readable here. Changed values need\n"
-        f"# a new seal with a higher --version; it opens only in namespace {args.namespace}.\n"
+        "# Safe to commit: no value, share or key is readable here. Changed values, target\n"
+        "# or access need a new seal (values: with a higher --version); it opens only in\n"
+        f"# {where}, delivered only as spec.target and spec.access say.\n"
     )

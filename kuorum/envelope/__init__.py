@@ -18,6 +18,7 @@ Formats and reasons are in ``docs/cryptography.md``. Errors::
          └─ InvalidKey          unusable key material (also ValueError)
 """
 
+from kuorum.envelope._codec import RULE_BYTES
 from kuorum.envelope._errors import (
     BadSignature,
     DecryptionFailed,
@@ -54,6 +55,7 @@ __all__ = [
     "PAYLOAD_VERSION",
     "PUBLIC_KEY_BYTES",
     "PURPOSES",
+    "RULE_BYTES",
     "SEALED_SHARE_VERSION",
     "BadSignature",
     "DecryptionFailed",

@@ -11,11 +11,21 @@ import struct
 from kuorum.envelope._errors import MalformedEnvelope
 
 _LEN = struct.Struct(">I")
+RULE_BYTES = 32
+"""An access rule's digest (SHA-256), bound into share contexts and payload data."""
 
 
 def fields(*items: bytes) -> bytes:
     """Length-prefix and concatenate ``items``."""
     return b"".join(_LEN.pack(len(item)) + item for item in items)
+
+
+def rule(digest: bytes) -> bytes:
+    """``field(digest)`` for a bound rule, nothing for none (so unbound encodings stay as
+    they were); ValueError for any other size."""
+    if not isinstance(digest, bytes) or len(digest) not in (0, RULE_BYTES):
+        raise ValueError(f"an access rule digest is empty or {RULE_BYTES} bytes")
+    return fields(digest) if digest else b""
 
 
 def text(value: str) -> bytes:

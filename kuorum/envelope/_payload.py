@@ -6,7 +6,8 @@ another secret or version does not open. Formats (version byte 0x01):
 - plaintext: ``0x01 || u32 count || (field(key utf-8) || field(value))*`` in sorted key
   order, so equal maps encode to equal bytes;
 - ciphertext: ``0x01 || nonce(12) || AES-256-GCM(plaintext) with tag(16)``;
-- associated data: ``"kuorum/payload/v1" || field(namespace) || field(name) || u64(version)``.
+- associated data: ``"kuorum/payload/v1" || field(namespace) || field(name) || u64(version)``,
+  then ``|| field(rule)`` when the version is bound to an access rule (32 bytes).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ _LABEL = b"kuorum/payload/v1"
 _COUNT = struct.Struct(">I")
 
 
-def _associated_data(namespace: str, name: str, version: int) -> bytes:
+def _associated_data(namespace: str, name: str, version: int, rule: bytes) -> bytes:
     if not isinstance(namespace, str) or not isinstance(name, str) or not namespace or not name:
         raise ValueError("namespace and name must be non-empty strings")
     if type(version) is not int or version < 0:
         raise ValueError("version must be a non-negative integer")
-    return _LABEL + _codec.fields(_codec.text(namespace), _codec.text(name)) + _codec.u64(version)
+    where = _codec.fields(_codec.text(namespace), _codec.text(name))
+    return _LABEL + where + _codec.u64(version) + _codec.rule(rule)
 
 
 def _aead(key: bytes) -> AESGCM:
@@ -76,21 +78,34 @@ def decode_data(encoded: bytes) -> dict[str, bytes]:
 
 
 def encrypt_payload(
-    data: Mapping[str, bytes], key: bytes, *, namespace: str, name: str, version: int
+    data: Mapping[str, bytes],
+    key: bytes,
+    *,
+    namespace: str,
+    name: str,
+    version: int,
+    rule: bytes = b"",
 ) -> bytes:
-    """Encrypt a secret version's data under its data key, bound to namespace/name/version."""
+    """Encrypt a secret version's data under its data key, bound to namespace/name/version
+    and, when given, to the digest of its access rule."""
     aead = _aead(key)
-    associated = _associated_data(namespace, name, version)
+    associated = _associated_data(namespace, name, version, rule)
     nonce = os.urandom(_NONCE_BYTES)
     return bytes((PAYLOAD_VERSION,)) + nonce + aead.encrypt(nonce, encode_data(data), associated)
 
 
 def decrypt_payload(
-    ciphertext: bytes, key: bytes, *, namespace: str, name: str, version: int
+    ciphertext: bytes,
+    key: bytes,
+    *,
+    namespace: str,
+    name: str,
+    version: int,
+    rule: bytes = b"",
 ) -> dict[str, bytes]:
     """Open :func:`encrypt_payload` output; :class:`DecryptionFailed` if anything differs."""
     aead = _aead(key)
-    associated = _associated_data(namespace, name, version)
+    associated = _associated_data(namespace, name, version, rule)
     if not isinstance(ciphertext, bytes):
         raise MalformedEnvelope("a payload ciphertext must be bytes")
     if len(ciphertext) < 1 + _NONCE_BYTES + _TAG_BYTES:

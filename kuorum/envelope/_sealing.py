@@ -9,7 +9,9 @@ another secret, version, index, recipient or purpose fails.
 Encodings (version byte 0x01):
 
 - context: ``0x01 || field(namespace) || field(name) || u64(version) || u8(index)
-  || field(recipient) || field(purpose)``;
+  || field(recipient) || field(purpose)``; a context bound to an access rule (see
+  :func:`kuorum.sealing.rule_digest`) is ``0x02 ||`` the same ``|| field(rule)``, so
+  every share sealed before rules were bound still opens as it did;
 - sealed share: ``0x01 || u8(kem id: 1 X25519, 2 MLKEM768_X25519) || sender(32)
   || signature(64) || HPKE ciphertext (enc || AES-256-GCM(share) || tag)``;
 - signed message: ``"kuorum/sealed-share/v1" || field(context) || field(sender)
@@ -43,6 +45,7 @@ from kuorum.envelope._keys import (
 Purpose: TypeAlias = Literal["store", "release"]
 PURPOSES: Final[tuple[Purpose, ...]] = get_args(Purpose)
 CONTEXT_VERSION = 0x01
+RULE_CONTEXT_VERSION = 0x02
 SEALED_SHARE_VERSION = 0x01
 
 _LABEL = b"kuorum/sealed-share/v1"
@@ -65,6 +68,8 @@ class ShareContext:
     """Who the share is sealed to: the node's name (store), or the identity the node
     authenticated for the caller, e.g. the operator's service account (release)."""
     purpose: Purpose
+    rule: bytes = b""
+    """SHA-256 of where the secret may go, as its sealer set it (empty: not bound)."""
 
     def __post_init__(self) -> None:
         for field in ("namespace", "name", "recipient"):
@@ -77,16 +82,21 @@ class ShareContext:
             raise ValueError(f"ShareContext.index must be from 1 to {sharing.MAX_SHARES}")
         if self.purpose not in PURPOSES:
             raise ValueError(f"ShareContext.purpose must be one of {', '.join(PURPOSES)}")
+        try:
+            _codec.rule(self.rule)
+        except ValueError as error:
+            raise ValueError(f"ShareContext.rule: {error}") from None
 
     def to_bytes(self) -> bytes:
         """The canonical encoding (see the module docstring)."""
-        return (
-            bytes((CONTEXT_VERSION,))
-            + _codec.fields(_codec.text(self.namespace), _codec.text(self.name))
+        body = (
+            _codec.fields(_codec.text(self.namespace), _codec.text(self.name))
             + _codec.u64(self.version)
             + bytes((self.index,))
             + _codec.fields(_codec.text(self.recipient), _codec.text(self.purpose))
         )
+        version = RULE_CONTEXT_VERSION if self.rule else CONTEXT_VERSION
+        return bytes((version,)) + body + _codec.rule(self.rule)
 
 
 @dataclass(frozen=True, repr=False)

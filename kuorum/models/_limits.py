@@ -42,6 +42,10 @@ def is_dns_subdomain(value: str) -> bool:
     return len(value) <= DNS_SUBDOMAIN_MAX and _DNS_SUBDOMAIN.match(value) is not None
 
 
+UID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""An object uid as the apiserver assigns it (a lowercase UUID)."""
+UID_MAX: Final = 36
+
 SERVICE_ACCOUNT_ENTRY_PATTERN: Final = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?:)?"
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"

@@ -32,6 +32,8 @@ from kuorum.models._limits import (
     MIN_ROTATION_INTERVAL_GO,
     SERVICE_ACCOUNT_ENTRY_MAX,
     SERVICE_ACCOUNT_ENTRY_PATTERN,
+    UID_MAX,
+    UID_PATTERN,
     Charset,
     SecretType,
 )
@@ -158,6 +160,14 @@ def _sealed() -> Schema:
                 "Ed25519 public key of the sealing run that signed the shares (base64).",
                 pattern=r"^[A-Za-z0-9+/]{43}=$",
                 max_length=ED25519_PUBLIC_BASE64,
+            ),
+            "namespaceUID": string(
+                "metadata.uid of the namespace sealed for (`kuorum seal` reads it, or "
+                "--namespace-uid offline). Part of the sealed access rule: a namespace "
+                "deleted and re-created does not receive the secret. Absent: not bound to "
+                "a uid.",
+                pattern=UID_PATTERN,
+                max_length=UID_MAX,
             ),
             "shares": array(
                 "One sealed share per node; exactly spec.shares entries, indexes unique.",

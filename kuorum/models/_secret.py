@@ -42,6 +42,8 @@ from kuorum.models._limits import (
     MIN_ROTATION_INTERVAL_GO,
     SERVICE_ACCOUNT_ENTRY_MAX,
     SERVICE_ACCOUNT_ENTRY_PATTERN,
+    UID_MAX,
+    UID_PATTERN,
     Charset,
     SecretType,
 )
@@ -195,11 +197,16 @@ class Sealed:
     payload: bytes = field(repr=False)
     sealer: bytes
     shares: tuple[SealedEntry, ...]
+    namespace_uid: str | None = None
+    """The uid of the namespace it was sealed for (None: sealed offline without one); it
+    is part of the sealed access rule, so a re-created namespace does not receive it."""
 
     @classmethod
     def from_dict(cls, data: object, *, where: str) -> Sealed:
         """Parse ``source.sealed``; node names and share indexes are unique."""
-        data = read.obj(data, where, ("version", "commitments", "payload", "sealer", "shares"))
+        data = read.obj(
+            data, where, ("version", "commitments", "payload", "sealer", "shares", "namespaceUID")
+        )
         version = read.integer(data, "version", where, minimum=1, maximum=MAX_VERSION)
         commitments = read.base64_field(
             data, "commitments", where, max_length=MAX_COMMITMENTS_BASE64
@@ -212,7 +219,19 @@ class Sealed:
         ]
         read.unique([(f"{p}.node", s.node) for p, s in shares], "node")
         read.unique([(f"{p}.index", s.index) for p, s in shares], "index")
-        return cls(version, commitments, payload, sealer, tuple(s for _, s in shares))
+        uid = (
+            read.string(
+                data,
+                "namespaceUID",
+                where,
+                pattern=UID_PATTERN,
+                max_length=UID_MAX,
+                hint="the namespace's metadata.uid",
+            )
+            if read.present(data, "namespaceUID")
+            else None
+        )
+        return cls(version, commitments, payload, sealer, tuple(s for _, s in shares), uid)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form ``kuorum seal`` emits."""
@@ -222,6 +241,7 @@ class Sealed:
             "payload": b64.encode(self.payload),
             "sealer": b64.encode(self.sealer),
             "shares": [s.to_dict() for s in self.shares],
+            **({"namespaceUID": self.namespace_uid} if self.namespace_uid else {}),
         }
 
 

@@ -148,6 +148,17 @@ def wait_for(
     return seen
 
 
+def secret_exists(plane: ControlPlane, namespace: str, name: str) -> bool:
+    """Whether the Secret ``namespace/name`` exists."""
+    try:
+        client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
 def secret_data(plane: ControlPlane, namespace: str, name: str) -> dict[str, bytes]:
     """A Secret's decoded data."""
     secret = client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)

@@ -28,6 +28,7 @@ from operators import (  # noqa: F401
     namespace_fixture,
     operator_fixture,
     secret_data,
+    secret_exists,
     wait_for,
 )
 
@@ -109,7 +110,7 @@ def test_secret_is_materialized_with_two_of_five_nodes_down_and_degraded_names_t
     client.CoreV1Api(control_plane.api_client()).delete_namespaced_secret("api", namespace)
     wait_until_degraded_names(control_plane, namespace, "api", [nodes[1], nodes[3]], operator)
     wait_until(
-        lambda: _exists(control_plane, namespace, "api"),
+        lambda: secret_exists(control_plane, namespace, "api"),
         timeout=TIMEOUT,
         what="re-materialized Secret api",
     )
@@ -134,7 +135,7 @@ def test_with_three_of_five_nodes_stopped_degraded_names_them_and_all_recovers_u
     wait_until_degraded_names(control_plane, namespace, "web", stopped, operator)
     obj = wait_for(control_plane, namespace, "web", "Ready", "False", operator=operator)
     assert obj["status"]["version"] == 1 and obj["status"]["sharesReachable"] == 2
-    assert not _exists(control_plane, namespace, "web"), "never written from 2 of 3 shares"
+    assert not secret_exists(control_plane, namespace, "web"), "never written from 2 of 3 shares"
     for node in stopped:  # restarted on their volumes: nothing was lost
         node.start()
     wait_for(control_plane, namespace, "web", "Ready", "True", operator=operator)
@@ -188,7 +189,7 @@ def test_from_secret_imports_the_values_and_deletes_the_original(
     wait_for(control_plane, namespace, "imported", "Ready", "True", operator=operator)
     assert secret_data(control_plane, namespace, "imported") == original
     wait_until(
-        lambda: not _exists(control_plane, namespace, "legacy"),
+        lambda: not secret_exists(control_plane, namespace, "legacy"),
         timeout=TIMEOUT,
         what="deletion of the imported Secret legacy",
     )
@@ -270,16 +271,6 @@ def _delete_and_wait(
     wait_until(
         gone, timeout=TIMEOUT, what=f"finalized DecentralizedSecret {name}", log=operator.log
     )
-
-
-def _exists(plane: ControlPlane, namespace: str, name: str) -> bool:
-    try:
-        client.CoreV1Api(plane.api_client()).read_namespaced_secret(name, namespace)
-    except client.ApiException as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
 
 
 def test_a_foreign_secret_named_as_the_target_is_never_touched(

@@ -28,6 +28,7 @@ from operators import (  # noqa: F401
     namespace_fixture,
     operator_fixture,
     secret_data,
+    secret_exists,
     wait_for,
 )
 
@@ -274,3 +275,95 @@ def test_only_sources_sealed_by_a_trusted_key_are_forwarded(
             assert held.json() == []
     finally:
         operator.stop()
+
+
+def test_an_edited_access_of_a_sealed_secret_copies_nothing_until_it_is_sealed_again(
+    control_plane: ControlPlane,
+    share_nodes: ShareNodes,
+    operator: OperatorProcess,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Whoever may edit the DecentralizedSecret, but does not hold the sealer's key, adds
+    their own namespace to spec.access: the values are not copied there."""
+    share_nodes.start(3, extra=NODE_FLAGS)
+    web, attacker = f"{namespace}-web", f"{namespace}-x"
+    for extra in (web, attacker):
+        control_plane.create_namespace(extra)
+    common = ["--name", "shared", "--threshold", "2", "--shares", "3", "--from-literal", "k=v"]
+    manifest = seal(control_plane, tmp_path, namespace, *common, "--access-namespace", web)
+    assert manifest["spec"]["source"]["sealed"]["namespaceUID"]
+    apply(control_plane, manifest)
+    wait_for(control_plane, namespace, "shared", "Ready", "True", operator=operator)
+    assert secret_data(control_plane, web, "shared") == {"k": b"v"}
+
+    custom = client.CustomObjectsApi(control_plane.api_client())
+    widened = {"spec": {"access": {"namespaces": [web, attacker]}}}
+    custom.patch_namespaced_custom_object(
+        names.GROUP, names.VERSION, namespace, names.SECRET_PLURAL, "shared", widened
+    )
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "shared",
+        "Ready",
+        "False",
+        reason="ResealRequired",
+        operator=operator,
+    )
+    assert "kuorum seal again" in condition(obj, "Ready")["message"]
+    assert not secret_exists(control_plane, attacker, "shared"), "nothing copied"
+    assert secret_data(control_plane, web, "shared") == {"k": b"v"}
+
+    # the sealer agrees: sealed again for both namespaces, it is delivered to both
+    both = ["--access-namespace", web, "--access-namespace", attacker]
+    apply(control_plane, seal(control_plane, tmp_path, namespace, *common, *both))
+    wait_until(
+        lambda: secret_exists(control_plane, attacker, "shared"),
+        timeout=90,
+        what="the re-sealed version to reach the namespace it now names",
+        log=operator.log,
+    )
+    assert secret_data(control_plane, attacker, "shared") == {"k": b"v"}
+
+
+def test_a_sealed_manifest_applied_after_its_namespace_was_re_created_is_refused(
+    control_plane: ControlPlane,
+    share_nodes: ShareNodes,
+    operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    """Sealed for namespace shop-…; the namespace is deleted and someone else creates one
+    of the same name and applies the manifest from Git: nothing is stored or written."""
+    nodes = share_nodes.start(3, extra=NODE_FLAGS)
+    core = client.CoreV1Api(control_plane.api_client())
+    namespace = f"shop-{uuid.uuid4().hex[:6]}"
+    control_plane.create_namespace(namespace)
+    argv = ["--name", "db", "--threshold", "2", "--shares", "3", "--from-literal", "k=v"]
+    manifest = seal(control_plane, tmp_path, namespace, *argv)
+    core.delete_namespace(namespace)
+
+    def gone() -> bool:
+        try:
+            core.read_namespace(namespace)
+        except client.ApiException as error:
+            return error.status == 404
+        return False
+
+    wait_until(gone, timeout=60, what=f"namespace {namespace} to be deleted")
+    control_plane.create_namespace(namespace)
+    apply(control_plane, manifest)
+    obj = wait_for(
+        control_plane,
+        namespace,
+        "db",
+        "Distributed",
+        "False",
+        reason="NamespaceChanged",
+        operator=operator,
+    )
+    assert "deleted and re-created" in condition(obj, "Distributed")["message"]
+    assert not secret_exists(control_plane, namespace, "db")
+    for node in nodes:
+        held = node.request("GET", f"/v1/shares/{namespace}/db", token=node.operator_token)
+        assert held.json() == []

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum.envelope import NodeKeys
-from kuorum.models import Sealed
+from kuorum.models import DEFAULT_SECRET_TYPE, Access, Sealed
 from kuorum.placement import NodeView
-from kuorum.sealing import Recipient, seal
+from kuorum.sealing import Recipient, rule_digest, seal
 
 
 def keyed_view(name: str, keys: NodeKeys, *, zone: str = "z", usable: bool = True) -> NodeView:
@@ -29,9 +29,22 @@ def keyed_view(name: str, keys: NodeKeys, *, zone: str = "z", usable: bool = Tru
     )
 
 
-def sealed_to(keys: Mapping[str, NodeKeys], version: int, *, threshold: int = 2) -> Sealed:
-    """``{"k": b"v"}`` of ns/db sealed as ``version`` to the nodes of ``keys``, as
-    ``kuorum seal`` would."""
+def sealed_to(
+    keys: Mapping[str, NodeKeys],
+    version: int,
+    *,
+    threshold: int = 2,
+    access: Access | None = None,
+    namespace_uid: str | None = None,
+) -> Sealed:
+    """``{"k": b"v"}`` of ns/db sealed as ``version`` to the nodes of ``keys``, for target
+    Secret db (Opaque) and ``access``, as ``kuorum seal`` would."""
+    rule = rule_digest(
+        target_name="db",
+        target_type=DEFAULT_SECRET_TYPE,
+        access=access,
+        namespace_uid=namespace_uid,
+    )
     return seal(
         {"k": b"v"},
         namespace="ns",
@@ -40,4 +53,6 @@ def sealed_to(keys: Mapping[str, NodeKeys], version: int, *, threshold: int = 2)
         threshold=threshold,
         recipients=[Recipient(n, k.public()) for n, k in keys.items()],
         sealer=ed25519.Ed25519PrivateKey.generate(),
+        rule=rule,
+        namespace_uid=namespace_uid,
     )

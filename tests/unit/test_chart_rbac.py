@@ -28,6 +28,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str, str]]] = {
         (CLUSTER, "kuorum.io", "decentralizedsecrets/finalizers", "patch update", ""),
         (CLUSTER, "kuorum.io", "sharenodes", "get list watch", ""),
         (CLUSTER, "", "secrets", "get create update patch delete", ""),
+        (CLUSTER, "", "namespaces", "get", ""),
         (CLUSTER, "", "events", "create patch", ""),
         (CLUSTER, "events.k8s.io", "events", "create patch", ""),
         (NAMESPACE, "coordination.k8s.io", "leases", "get create update", ""),

@@ -562,3 +562,33 @@ def test_sealed_shares_have_a_short_repr(
 def test_generate_refuses_unknown_kems() -> None:
     with pytest.raises(InvalidKey, match="expected one of MLKEM768_X25519, X25519"):
         EncryptionPrivateKey.generate(kem="P256")
+
+
+def test_a_rule_bound_share_opens_only_under_its_rule(
+    node_keys: NodeKeys, operator_keys: NodeKeys, dealing: sharing.Dealing
+) -> None:
+    rule = bytes(range(32))
+    assert _context().to_bytes()[0] == envelope.CONTEXT_VERSION, "unbound: the 0x01 encoding"
+    assert _context(rule=rule).to_bytes()[0] == 0x02
+    assert _context(rule=rule).to_bytes().startswith(b"\x02" + _context().to_bytes()[1:])
+    sealed = seal_share(
+        dealing.shares[1],
+        recipient=node_keys.public().encryption,
+        context=_context(rule=rule),
+        sender=operator_keys.signing,
+    )
+    assert _open(sealed, node_keys, operator_keys, rule=rule) == dealing.shares[1]
+    for other in (b"", bytes(32)):
+        with pytest.raises(BadSignature):
+            _open(sealed, node_keys, operator_keys, rule=other)
+    with pytest.raises(ValueError, match=r"ShareContext\.rule"):
+        _context(rule=b"short")
+
+
+def test_a_rule_bound_payload_opens_only_under_its_rule() -> None:
+    key, rule = sharing.new_data_key(), bytes(range(32))
+    ciphertext = encrypt_payload({"k": b"v"}, key, **WHERE, rule=rule)
+    assert decrypt_payload(ciphertext, key, **WHERE, rule=rule) == {"k": b"v"}
+    for other in (b"", bytes(32)):
+        with pytest.raises(DecryptionFailed):
+            decrypt_payload(ciphertext, key, **WHERE, rule=other)

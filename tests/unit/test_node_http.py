@@ -130,11 +130,11 @@ def run_with_node(
 
 
 def dealing(
-    node: Node, version: int = 1, *, threshold: int = 2, shares: int = 3
+    node: Node, version: int = 1, *, threshold: int = 2, shares: int = 3, rule: bytes = b""
 ) -> tuple[sharing.Dealing, dict[str, Any]]:
-    """A fresh dealing and the store body of share 1 for ``node``."""
+    """A fresh dealing and the store body of share 1 for ``node`` (bound to ``rule``)."""
     dealt = sharing.split(sharing.new_data_key(), threshold, shares)
-    context = ShareContext("team", "db", version, 1, NODE, "store")
+    context = ShareContext("team", "db", version, 1, NODE, "store", rule)
     sealed = seal_share(
         dealt.shares[0], recipient=node.keys.public().encryption, context=context, sender=DEALER
     )
@@ -144,6 +144,7 @@ def dealing(
         "sealedShare": b64(sealed.to_bytes()),
         "commitments": b64(dealt.commitments.to_bytes()),
         "payload": b64(b"ciphertext"),
+        **({"rule": b64(rule)} if rule else {}),
     }
 
 
@@ -212,6 +213,44 @@ def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
             EntryKind.SHARE_RELEASED,
             EntryKind.SHARE_DESTROYED,
         ]
+
+    run_with_node(tmp_path, test)
+
+
+def test_a_rule_bound_share_is_stored_under_its_rule_and_released_with_it(
+    tmp_path: Path,
+) -> None:
+    rule = bytes(range(32))
+
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        dealt, body = dealing(node, rule=rule)
+        unbound = {k: v for k, v in body.items() if k != "rule"}
+        refused = await client.put("/v1/shares/team/db/1", json=unbound, headers=OPERATOR_AUTH)
+        assert refused.status == 400, "a share sealed with a rule does not open without it"
+        assert "does not open with the key of node" in await refused.text()
+        stored = await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
+        assert stored.status == 200, await stored.text()
+        ephemeral = EncryptionPrivateKey.generate(kem="X25519")
+        released = await client.post(
+            "/v1/shares/team/db/1/release",
+            headers=OPERATOR_AUTH,
+            json={
+                "recipientKey": b64(ephemeral.public_key().to_bytes()),
+                "kem": "X25519",
+                "reason": "materialize team/db",
+            },
+        )
+        answer = await released.json()
+        assert base64.b64decode(answer["rule"]) == rule
+        share = open_share(
+            SealedShare.from_bytes(base64.b64decode(answer["sealedShare"])),
+            recipient=ephemeral,
+            context=ShareContext("team", "db", 1, 1, OPERATOR, "release", rule),
+            sender=node.keys.public().signing,
+        )
+        assert share == dealt.shares[0]
+        stored_entry = Entry.from_bytes((await ledger_entries(client))[-2])
+        assert f"bound to access rule {rule.hex()[:16]}" in stored_entry.reason
 
     run_with_node(tmp_path, test)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import stat
 from pathlib import Path
@@ -94,3 +95,30 @@ def test_checkpoint_and_cosignature_rows_stay_few_however_many_writes(tmp_path: 
     assert db.execute("SELECT COUNT(*) FROM checkpoints").fetchone() == (1,)
     assert db.execute("SELECT COUNT(*) FROM cosignatures").fetchone() == (1,)
     assert storage.cosignatures(50) == ["— b 49"]
+
+
+def test_a_database_from_before_rules_gains_the_column_and_keeps_its_shares(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "node.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE shares (namespace TEXT NOT NULL, name TEXT NOT NULL, version INTEGER "
+        "NOT NULL, share_index INTEGER NOT NULL, threshold INTEGER NOT NULL, sealed BLOB NOT "
+        "NULL, commitments BLOB NOT NULL, payload BLOB NOT NULL, digest BLOB NOT NULL, "
+        "receipt BLOB NOT NULL, signature BLOB NOT NULL, PRIMARY KEY (namespace, name, version));"
+    )
+    old.execute(
+        "INSERT INTO shares VALUES "
+        "('team', 'db', 1, 2, 3, x'01', x'02', x'03', x'04', x'05', x'06')"
+    )
+    old.commit()
+    old.close()
+    storage = Storage(path)
+    held = storage.share("team", "db", 1)
+    assert held is not None and held.sealed == b"\x01" and held.rule == b""
+    commit(storage, 0, put=dataclasses.replace(share(2), rule=bytes(32)))
+    again = storage.share("team", "db", 2)
+    assert again is not None and again.rule == bytes(32)
+    storage.close()
+    Storage(path).close()  # reopening a migrated database changes nothing

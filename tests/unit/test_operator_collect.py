@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from kuorum.nodeapi import Released
 from kuorum.operator.collect import Collected, Source, collect
 from kuorum.operator.nodeclient import NodeClient, NodeError
 
@@ -40,6 +41,7 @@ def run(found: list[Source], threshold: int) -> asyncio.Task[Collected]:
             threshold=threshold,
             commitments_digest="00" * 32,
             identity="operator",
+            rules=frozenset({b""}),
         )
     )
 
@@ -84,3 +86,24 @@ def test_a_failure_asks_one_more_not_all() -> None:
 def test_the_t_asked_are_drawn_at_random_so_every_node_is_asked_in_time() -> None:
     seen = {frozenset(asked_first(False, False, False, False, False)) for _ in range(60)}
     assert set().union(*seen) == {"n0", "n1", "n2", "n3", "n4"}
+
+
+class BoundNode(FakeNode):
+    """A node whose share is bound to an access rule the spec no longer has."""
+
+    async def release(self, *_: Any, **__: Any) -> Any:
+        self._asked.append(self.name)
+        return Released(1, 2, b"sealed", b"commitments", b"payload", rule=bytes(32))
+
+
+def test_a_share_bound_to_another_rule_is_not_used_and_brings_in_no_other_node() -> None:
+    async def scenario() -> tuple[list[str], Collected]:
+        asked: list[str] = []
+        nodes = [BoundNode(f"n{i}", refuses=False, asked=asked) for i in range(5)]
+        found = [Source(cast(NodeClient, n), bytes(32)) for n in nodes]
+        return asked, await run(found, 3)
+
+    asked, collected = asyncio.run(scenario())
+    assert len(asked) == 3, "every node holds the same rule: asking more releases more"
+    assert collected.data is None and sorted(collected.other_rule) == sorted(asked)
+    assert collected.bad == () and collected.unreachable == ()

@@ -27,8 +27,8 @@ from kuorum.envelope import (
     open_share,
 )
 from kuorum.errors import UserError
-from kuorum.models import DecentralizedSecret, Sealed
-from kuorum.sealing import Recipient, misfits, seal
+from kuorum.models import Access, DecentralizedSecret
+from kuorum.sealing import Recipient, misfits, rule_of, seal
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 VALUES = {"password": b"correct horse battery staple", "token": b"\x00\xffbinary"}
@@ -73,14 +73,26 @@ def run_seal(tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any], str]:
 
 
 def open_sealed(
-    sealed: Sealed, node_keys: dict[str, NodeKeys], namespace: str, name: str, count: int
+    secret: DecentralizedSecret,
+    node_keys: dict[str, NodeKeys],
+    count: int,
+    *,
+    namespace: str | None = None,
+    rule: bytes | None = None,
 ) -> dict[str, bytes]:
-    """What t nodes together can do: open their shares, rebuild the key, read the payload."""
+    """What t nodes together can do: open their shares, rebuild the key, read the payload
+    (in ``namespace``, under ``rule``: by default the secret's own and its spec's)."""
+    sealed = secret.spec.source.sealed
+    assert sealed is not None
+    name, namespace = secret.name, namespace or secret.namespace
+    rule = rule_of(secret, sealed.namespace_uid) if rule is None else rule
     sender = ed25519.Ed25519PublicKey.from_public_bytes(sealed.sealer)
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     shares = []
     for entry in sealed.shares[:count]:
-        context = ShareContext(namespace, name, sealed.version, entry.index, entry.node, "store")
+        context = ShareContext(
+            namespace, name, sealed.version, entry.index, entry.node, "store", rule
+        )
         share = open_share(
             SealedShare.from_bytes(entry.sealed_share),
             recipient=node_keys[entry.node].encryption,
@@ -91,7 +103,7 @@ def open_sealed(
         shares.append(share)
     key = sharing.combine(shares, commitments)
     return decrypt_payload(
-        sealed.payload, key, namespace=namespace, name=name, version=sealed.version
+        sealed.payload, key, namespace=namespace, name=name, version=sealed.version, rule=rule
     )
 
 
@@ -130,11 +142,16 @@ def test_the_printed_manifest_opens_with_t_node_keys_and_shows_no_value(
     assert sealed is not None and sealed.version == 1
     zones = {f"node-{i}": f"zone-{i % 3}" for i in range(6)}
     assert len({zones[s.node] for s in sealed.shares}) == 3, "spread across the zones"
-    assert open_sealed(sealed, node_keys, "shop", "db", 3) == VALUES
+    assert open_sealed(secret, node_keys, 3) == VALUES
     with pytest.raises(sharing.NotEnoughShares):
-        open_sealed(sealed, node_keys, "shop", "db", 2)
+        open_sealed(secret, node_keys, 2)
     with pytest.raises(EnvelopeError):  # bound to its namespace
-        open_sealed(sealed, node_keys, "other", "db", 3)
+        open_sealed(secret, node_keys, 3, namespace="other")
+    widened = Access(namespaces=("web", "attacker"))
+    patched = dataclasses.replace(secret, spec=dataclasses.replace(secret.spec, access=widened))
+    with pytest.raises(EnvelopeError):  # and to where it may go: an edited access fails
+        open_sealed(patched, node_keys, 3)
+    assert sealed.namespace_uid is None and "(any uid)" in text, "offline: no uid unless given"
 
 
 def test_a_secret_manifest_node_selector_and_version_are_honoured(
@@ -178,8 +195,25 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
     assert secret.spec.node_selector is not None
     assert secret.spec.node_selector.match_labels == {"tier": "silver"}
     assert secret.spec.target.type == "kubernetes.io/basic-auth"
-    opened = open_sealed(sealed, node_keys, "default", "login", 2)
+    opened = open_sealed(secret, node_keys, 2)
     assert opened == {"password": VALUES["password"], "username": b"admin"}
+
+
+def test_a_namespace_uid_given_offline_is_bound_and_shown(
+    tmp_path: Path, nodes_file: Path, node_keys: dict[str, NodeKeys]
+) -> None:
+    uid = "0b6c3a59-2f1e-4c8e-9a57-8d1f0e6a4b21"
+    argv = ["--name", "db", "-n", "shop", "-t", "2", "--shares", "3", "--from-literal", "k=v"]
+    status, obj, text = run_seal(
+        tmp_path, *argv, "--nodes", str(nodes_file), "--namespace-uid", uid
+    )
+    assert status == 0 and f"namespace shop (uid {uid})" in text
+    secret = DecentralizedSecret.from_object(obj)
+    assert secret.spec.source.sealed is not None
+    assert secret.spec.source.sealed.namespace_uid == uid
+    assert open_sealed(secret, node_keys, 2) == {"k": b"v"}
+    with pytest.raises(EnvelopeError):  # a namespace re-created under the name has another uid
+        open_sealed(secret, node_keys, 2, rule=rule_of(secret, None))
 
 
 @pytest.mark.parametrize(
@@ -197,6 +231,7 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
         (["--shares", "3", "--from-literal", "bad key=1"], "not a valid Secret key"),
         (["--shares", "3", "--from-file", "/nonexistent/x"], "cannot read /nonexistent/x"),
         (["--shares", "3", "--from-literal", "a=b", "--name", "Upper"], "not a valid object"),
+        (["--shares", "3", "--from-literal", "a=b", "--namespace-uid", "x"], "is not a uid"),
         (["--shares", "3", "--from-literal", "a=b", "-n", "Team_A"], "--namespace 'Team_A'"),
     ],
     ids=[
@@ -209,6 +244,7 @@ def test_a_secret_manifest_node_selector_and_version_are_honoured(
         "key",
         "file",
         "name",
+        "namespace-uid",
         "namespace",
     ],
 )
@@ -260,17 +296,20 @@ def test_misfits_name_nodes_whose_keys_changed_or_that_were_sealed_for_another_o
         sealer=ed25519.Ed25519PrivateKey.generate(),
     )
     published = {n: k.public() for n, k in chosen}
-    assert misfits(sealed, namespace="shop", name="db", keys=published) == []
-    assert misfits(sealed, namespace="shop", name="db", keys={}) == []  # unknown: not judged
+    here = {"namespace": "shop", "name": "db", "rule": b""}
+    assert misfits(sealed, keys=published, **here) == []
+    assert misfits(sealed, keys={}, **here) == []  # unknown: not judged
     rotated = dict(published, **{"node-1": NodeKeys.generate(kem="X25519").public()})
-    (changed,) = misfits(sealed, namespace="shop", name="db", keys=rotated)
+    (changed,) = misfits(sealed, keys=rotated, **here)
     assert changed.node == "node-1" and changed.key_changed
-    elsewhere = misfits(sealed, namespace="shop", name="cache", keys=published)
+    elsewhere = misfits(sealed, keys=published, **(here | {"name": "cache"}))
     assert [m.node for m in elsewhere] == ["node-0", "node-1", "node-2"]
     assert not any(m.key_changed for m in elsewhere)
     assert "not sealed for shop/cache version 2" in elsewhere[0].detail
+    another_rule = misfits(sealed, keys=published, **(here | {"rule": bytes(32)}))
+    assert len(another_rule) == 3 and "spec.access" in another_rule[0].detail
     resigned = dataclasses.replace(sealed, sealer=bytes(32))
-    assert len(misfits(resigned, namespace="shop", name="db", keys=published)) == 3
+    assert len(misfits(resigned, keys=published, **here)) == 3
 
 
 # -- nodes lock: seal trusts only the ShareNodes the committed lock pins exactly
