@@ -15,6 +15,12 @@ SECRET_SHORT: Final = "dsec"
 NODE_KIND: Final = "ShareNode"
 NODE_PLURAL: Final = "sharenodes"
 NODE_SHORT: Final = "snode"
+GRANT_KIND: Final = "DeliveryGrant"
+GRANT_PLURAL: Final = "deliverygrants"
+GRANT_SHORT: Final = "dgrant"
+
+SYSTEM_NAMESPACES: Final = ("kube-system", "kube-public", "kube-node-lease")
+"""Never targets of a DecentralizedSecret (nor is the namespace Kuorum runs in)."""
 
 SYSTEM_NAMESPACE: Final = "kuorum-system"
 OPERATOR_ACCOUNT: Final = "kuorum-operator"

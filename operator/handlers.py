@@ -2,8 +2,8 @@
 
 One timer per object (not change handlers) keeps the loop level-triggered: whatever
 happened while the operator was down, crashed mid-dealing, or while nodes were away,
-the next tick sees the current state and converges. ShareNodes are kept in a kopf index,
-so a tick never lists them. Both handlers wait the same way: they raise
+the next tick sees the current state and converges. ShareNodes and DeliveryGrants are
+kept in kopf indexes, so a tick never lists them. Both handlers wait the same way: they raise
 :class:`~kuorum.operator.reconcile.Retry`; the timer logs it and tries at its next tick,
 the finalizer hands it to kopf as a TemporaryError.
 """
@@ -23,7 +23,7 @@ import kopf
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names
-from kuorum.models import SecretStatus, parse_time
+from kuorum.models import Copy, DeliveryGrant, InvalidSpec, SecretStatus, parse_time
 from kuorum.operator import messages
 from kuorum.operator.kubeio import KubeIO
 from kuorum.operator.metrics import METRICS
@@ -37,6 +37,7 @@ from kuorum.placement import NodeView, view
 logger = logging.getLogger(__name__)
 SECRETS = (names.GROUP, names.VERSION, names.SECRET_PLURAL)
 NODES = (names.GROUP, names.VERSION, names.NODE_PLURAL)
+GRANTS = (names.GROUP, names.VERSION, names.GRANT_PLURAL)
 DELETION_GRACE = timedelta(minutes=10)
 """How long the finalizer retries unreachable nodes before it lets the object go."""
 DELETION_RETRY = 15.0
@@ -89,6 +90,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             dealer=ed25519.Ed25519PrivateKey.generate(),
             events=events,
             sealers=config.trusted_sealers,
+            forbidden=frozenset({*names.SYSTEM_NAMESPACES, config.namespace}),
         )
 
     @kopf.on.cleanup(registry=registry)
@@ -105,13 +107,23 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             }
         }
 
+    @kopf.index(*GRANTS, id="grants", registry=registry)
+    def grants(body: kopf.Body, **_: Any) -> dict[str, DeliveryGrant]:
+        try:
+            return {str(body.metadata.namespace): DeliveryGrant.from_object(body)}
+        except InvalidSpec as error:  # the CRD schema makes this rare: say so, grant nothing
+            logger.warning("ignoring %s", error)
+            return {}
+
     @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         views = _views(kwargs["sharenodes"], config, memo.pins)
         with METRICS.reconcile_seconds.time():
             try:
                 await memo.pins.sync()
-                ready = await reconcile(memo.operator, body, views, now=utcnow())
+                ready = await reconcile(
+                    memo.operator, body, views, now=utcnow(), grants=kwargs["grants"]
+                )
             except Retry as waiting:
                 ready = False
                 logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
@@ -186,11 +198,11 @@ async def _destroy(op: Operator, body: kopf.Body, views: Mapping[str, NodeView])
         except NodeError as error:
             METRICS.node_errors.labels(node=node, kind=error.kind).inc()
             left.append(node)
-    spec = body.spec.get("access") or {}
+    access = body.spec.get("access") or {}
     target = (body.spec.get("target") or {}).get("name") or name
-    for other in spec.get("namespaces") or ():
-        if other != namespace:
-            await op.kube.delete_copy(other, target, str(body.metadata.uid))
+    asked = {Copy(other, target) for other in access.get("namespaces") or ()}  # unrecorded
+    for copy in sorted(set(status.copies or ()) | asked):
+        await op.kube.delete_copy(copy.namespace, copy.name, str(body.metadata.uid))
     if not left:
         op.events(
             body,

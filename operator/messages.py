@@ -28,6 +28,16 @@ UNTRUSTED_SEALER = (
     "trusted sealers (--trusted-sealer); seal it again with a trusted key "
     "(kuorum seal --sealer-key), or add this key if you trust whoever holds it"
 )
+NOT_GRANTED = (
+    "namespaces {namespaces} list no DeliveryGrant for {namespace}/{name}, so nothing is "
+    "written there; whoever may write in such a namespace allows it with a DeliveryGrant "
+    "(kubectl explain deliverygrant), e.g. spec.from: [{{namespace: {namespace}, name: {name}}}]"
+)
+FORBIDDEN_NAMESPACE = (
+    "namespaces {namespaces} are never targets (system namespaces and the one Kuorum runs "
+    "in); remove them from spec.access.namespaces"
+)
+COPIES_DELETED = "deleted target Secrets no longer allowed here: {copies}"
 SOURCE_KEPT = (
     "spec.source.fromSecret.deleteAfterImport is set, but Secret {namespace}/{name} was not "
     "deleted: Kuorum deletes only a Secret its owner handed over; label it "

@@ -10,7 +10,7 @@ message names only objects, nodes, versions and counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,9 @@ from kuorum.models import (
     Condition,
     ConditionStatus,
     ConditionType,
+    Copy,
     DecentralizedSecret,
+    DeliveryGrant,
     InvalidSpec,
     NodeState,
     NodeStatus,
@@ -344,9 +346,80 @@ def commit(
 
 
 def targets(secret: DecentralizedSecret) -> tuple[str, ...]:
-    """The namespaces the target Secret is written in: the secret's own, then access's."""
+    """The namespaces the spec asks the target Secret for: the secret's own, then access's."""
     access = secret.spec.access.namespaces if secret.spec.access else None
     return (secret.namespace, *(n for n in access or () if n != secret.namespace))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the target Secret may be written, and where the spec asks for it in vain."""
+
+    allowed: tuple[str, ...]
+    ungranted: tuple[str, ...] = ()
+    """Other namespaces without a DeliveryGrant that names this secret."""
+    forbidden: tuple[str, ...] = ()
+    """System namespaces and Kuorum's own: never targets."""
+
+
+def delivery(
+    secret: DecentralizedSecret,
+    grants: Mapping[str, Sequence[DeliveryGrant]],
+    forbidden: Collection[str],
+) -> Delivery:
+    """Split :func:`targets`: the secret's own namespace needs no grant, another needs a
+    DeliveryGrant there that names this secret (``grants``: by namespace)."""
+    allowed, ungranted, refused = [], [], []
+    for ns in targets(secret):
+        if ns in forbidden:
+            refused.append(ns)
+        elif ns == secret.namespace or any(
+            g.allows(secret.namespace, secret.name) for g in grants.get(ns, ())
+        ):
+            allowed.append(ns)
+        else:
+            ungranted.append(ns)
+    return Delivery(tuple(allowed), tuple(ungranted), tuple(refused))
+
+
+def refusals(
+    secret: DecentralizedSecret, delivery: Delivery, conflicts: Sequence[str]
+) -> list[Wait]:
+    """Why the target Secret is not written somewhere the spec asks for it."""
+    found = []
+    if delivery.forbidden:
+        text = messages.FORBIDDEN_NAMESPACE.format(namespaces=", ".join(delivery.forbidden))
+        found.append(Wait(Reason.FORBIDDEN_NAMESPACE, text))
+    if delivery.ungranted:
+        text = messages.NOT_GRANTED.format(
+            namespaces=", ".join(delivery.ungranted), namespace=secret.namespace, name=secret.name
+        )
+        found.append(Wait(Reason.NOT_GRANTED, text))
+    if conflicts:
+        taken = ", ".join(f"{ns}/{secret.target_name}" for ns in conflicts)
+        found.append(Wait(Reason.TARGET_CONFLICT, messages.TARGET_CONFLICT.format(secrets=taken)))
+    return found
+
+
+def copies(
+    secret: DecentralizedSecret,
+    status: SecretStatus,
+    allowed: Sequence[str],
+    owned: Sequence[str],
+) -> tuple[tuple[Copy, ...], tuple[Copy, ...]]:
+    """The recorded copies to delete (no longer where the spec and the grants allow the
+    target), and the record to keep: the rest, plus our own targets found in place (a
+    copy written before copies were recorded)."""
+    wanted = {Copy(ns, secret.target_name) for ns in allowed}
+    recorded = set(status.copies or ())
+    found = {Copy(ns, secret.target_name) for ns in owned}
+    return tuple(sorted(recorded - wanted)), tuple(sorted((recorded & wanted) | found))
+
+
+def recorded(status: SecretStatus, secret: DecentralizedSecret, step: Materialize) -> SecretStatus:
+    """``status`` with the copies ``step`` writes recorded (before they are written)."""
+    more = {Copy(ns, secret.target_name) for ns in step.namespaces}
+    return replace(status, copies=tuple(sorted(set(status.copies or ()) | more)))
 
 
 def accepted_rules(secret: DecentralizedSecret, namespace_uid: str | None) -> frozenset[bytes]:
@@ -365,10 +438,11 @@ def materialize(
     *,
     conflicts: Sequence[str] = (),
 ) -> Materialize | None:
-    """Which target Secrets to write (``versions``: what our copy in each holds), or None
-    when current; ``conflicts``: namespaces where another's Secret holds the name."""
+    """Which target Secrets to write (``versions``: what our copy holds in each namespace
+    it may be written in), or None when current; ``conflicts``: namespaces where
+    another's Secret holds the name."""
     stale = tuple(
-        ns for ns in targets(secret) if ns not in conflicts and versions.get(ns) != status.version
+        ns for ns, held in versions.items() if ns not in conflicts and held != status.version
     )
     if not stale:
         return None
@@ -388,10 +462,10 @@ def report(
     now: datetime,
     collected: Collected | None,
     *,
-    conflicts: Sequence[str] = (),
+    refused: Sequence[Wait] = (),
 ) -> Report:
     """Health of the committed version, after a collection when one was made; Ready is
-    False while another's Secret holds the target name in one of ``conflicts``."""
+    False while the target cannot go everywhere the spec asks (``refused``: why)."""
     version = status.version
     assert version is not None
     nodes = status.nodes or ()
@@ -438,13 +512,11 @@ def report(
     status = replace(status, nodes=_states(nodes, changed, down, bad))
     healthy = _with(status, _serving(secret, status, changed, down, now))
     retire = materialized is not None and version > 1
-    if conflicts:
-        taken = ", ".join(f"{ns}/{secret.target_name}" for ns in conflicts)
-        message = messages.TARGET_CONFLICT.format(secrets=taken)
+    if refused:
+        wait = Wait(refused[0].reason, "; ".join(r.message for r in refused))
         ready = _condition(
-            ConditionType.READY, False, Reason.TARGET_CONFLICT, message, now, secret.generation
+            ConditionType.READY, False, wait.reason, wait.message, now, secret.generation
         )
-        wait = Wait(Reason.TARGET_CONFLICT, message)
         return Report(_with(healthy, [ready]), tuple(events), materialized, wait, retire)
     return Report(healthy, tuple(events), materialized, retire=retire)
 

@@ -32,7 +32,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names
 from kuorum.errors import KuorumError
-from kuorum.models import DecentralizedSecret, InvalidSpec, Reason, SecretStatus
+from kuorum.models import (
+    Copy,
+    DecentralizedSecret,
+    DeliveryGrant,
+    InvalidSpec,
+    Reason,
+    SecretStatus,
+)
 from kuorum.operator import dealing, messages, plan
 from kuorum.operator.collect import Collected, Source, collect
 from kuorum.operator.kubeio import SOURCE_LABEL, KubeIO, TargetConflict
@@ -68,10 +75,21 @@ class Operator:
     events: Events
     sealers: frozenset[bytes] | None = None
     """The only keys sealed sources may be sealed with (None: any)."""
+    forbidden: frozenset[str] = frozenset(names.SYSTEM_NAMESPACES)
+    """Namespaces never written to: the system ones and the one Kuorum runs in."""
+
+
+Grants = Mapping[str, Sequence[DeliveryGrant]]
+"""The DeliveryGrants of each namespace."""
 
 
 async def reconcile(
-    op: Operator, body: Mapping[str, Any], views: Mapping[str, NodeView], *, now: datetime
+    op: Operator,
+    body: Mapping[str, Any],
+    views: Mapping[str, NodeView],
+    *,
+    now: datetime,
+    grants: Grants,
 ) -> bool:
     """One pass over one object: distribute if due, materialize if stale, report health.
 
@@ -89,7 +107,7 @@ async def reconcile(
         wanted = plan.invalid(status, error, generation, now)
         await _patch(op, metadata["namespace"], metadata["name"], status, wanted)
         return False
-    written, report = await _tick(op, body, secret, status, views, now)
+    written, report = await _tick(op, body, secret, status, views, now, grants)
     await _patch(op, secret.namespace, secret.name, written, report.status)
     if report.wait is not None:
         raise Retry(report.wait.message)
@@ -105,6 +123,7 @@ async def _tick(
     status: SecretStatus,
     views: Mapping[str, NodeView],
     now: datetime,
+    grants: Grants,
 ) -> tuple[SecretStatus, plan.Report]:
     """Every step up to the report: the status as last written, and the report."""
     sealed_due = secret.spec.source.sealed is not None and plan.distribution_due(
@@ -114,12 +133,14 @@ async def _tick(
     distribution = plan.distribution(
         secret, status, views, now, sealers=op.sealers, namespace_uid=uid
     )
-    if distribution is None:
-        return status, await _materialize(op, body, secret, status, views, now)
-    written, status, stalled = await _distribute(op, body, secret, status, distribution, views, now)
-    if stalled is not None:
-        return written, stalled
-    return written, await _materialize(op, body, secret, status, views, now)
+    written = status
+    if distribution is not None:
+        written, status, stalled = await _distribute(
+            op, body, secret, status, distribution, views, now
+        )
+        if stalled is not None:
+            return written, stalled
+    return await _materialize(op, body, secret, written, status, views, now, grants)
 
 
 async def _distribute(
@@ -162,28 +183,62 @@ async def _materialize(
     op: Operator,
     body: Mapping[str, Any],
     secret: DecentralizedSecret,
+    written: SecretStatus,
     status: SecretStatus,
     views: Mapping[str, NodeView],
     now: datetime,
-) -> plan.Report:
-    """Write the committed version where the target Secret is stale; report health."""
+    grants: Grants,
+) -> tuple[SecretStatus, plan.Report]:
+    """Delete copies no longer allowed, write the committed version where the target
+    Secret is stale, report health: the status as last written, and the report."""
     uid = body["metadata"]["uid"]
-    held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in plan.targets(secret)}
+    deliver = plan.delivery(secret, grants, op.forbidden)
+    held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in deliver.allowed}
     versions = {ns: target.version for ns, target in held.items()}
     conflicts = [ns for ns, target in held.items() if target.exists and not target.owned]
+    owned = [ns for ns, target in held.items() if target.owned]
+    stale, kept = plan.copies(secret, status, deliver.allowed, owned)
+    await _delete_copies(op, body, stale, uid)
+    status = replace(status, copies=kept or None)
     materialize = plan.materialize(secret, status, views, versions, conflicts=conflicts)
     collected = None
     if materialize is not None:
+        status = plan.recorded(status, secret, materialize)
         rules = plan.accepted_rules(secret, await op.kube.namespace_uid(secret.namespace))
         collected = await _collect(op, secret, status, materialize, rules)
-    report = plan.report(secret, status, views, now, collected, conflicts=conflicts)
+    refused = plan.refusals(secret, deliver, conflicts)
+    report = plan.report(secret, status, views, now, collected, refused=refused)
     for event in report.events:
         _post(op, body, event)
     if report.materialized is not None:
         assert materialize is not None and collected is not None and collected.data is not None
+        written = await _record_copies(op, secret, written, status)
         await _write_secrets(op, body, secret, status, materialize.namespaces, collected.data)
         _post(op, body, report.materialized)
-    return report
+    return written, report
+
+
+async def _delete_copies(
+    op: Operator, body: Mapping[str, Any], stale: Sequence[Copy], uid: str
+) -> None:
+    """Delete target Secrets no longer allowed where they are (ours only: a Secret that
+    does not carry our uid is left alone)."""
+    deleted = [c for c in stale if await op.kube.delete_copy(c.namespace, c.name, uid)]
+    if deleted:
+        shown = ", ".join(f"{c.namespace}/{c.name}" for c in deleted)
+        op.events(body, "Normal", "CopiesDeleted", messages.COPIES_DELETED.format(copies=shown))
+
+
+async def _record_copies(
+    op: Operator, secret: DecentralizedSecret, written: SecretStatus, status: SecretStatus
+) -> SecretStatus:
+    """Write ``status.copies`` before the copies themselves: after a crash, each copy
+    made is on record, so revoking access deletes it."""
+    if status.copies == written.copies:
+        return written
+    copies = [c.to_dict() for c in status.copies or ()]
+    await op.kube.patch_status(secret.namespace, secret.name, {"copies": copies})
+    return replace(written, copies=status.copies)
 
 
 def _post(op: Operator, body: Mapping[str, Any], event: plan.Event) -> None:

@@ -21,6 +21,7 @@ from kuorum.models._conditions import (
 from kuorum.models._crds import crds
 from kuorum.models._duration import format_duration, parse_duration
 from kuorum.models._errors import InvalidSpec
+from kuorum.models._grant import DeliveryGrant, GrantFrom
 from kuorum.models._limits import (
     DEFAULT_CHARSET,
     DEFAULT_KEY_LENGTH,
@@ -56,6 +57,7 @@ from kuorum.models._status import (
     BadShare,
     CheckpointSummary,
     Condition,
+    Copy,
     LedgerSummary,
     NodeStatus,
     SecretStatus,
@@ -81,12 +83,15 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "ConditionType",
+    "Copy",
     "DecentralizedSecret",
     "DecentralizedSecretSpec",
+    "DeliveryGrant",
     "EncryptionKey",
     "FromSecret",
     "Generate",
     "GeneratedKey",
+    "GrantFrom",
     "InvalidSpec",
     "Kem",
     "LabelSelector",

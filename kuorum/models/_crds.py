@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kuorum import names
-from kuorum.models import _schema_node, _schema_secret
+from kuorum.models import _schema_grant, _schema_node, _schema_secret
 from kuorum.models._openapi import Schema
 
 _READY = '.status.conditions[?(@.type=="Ready")].status'
@@ -53,7 +53,7 @@ def _crd(
 
 
 def crds() -> list[dict[str, Any]]:
-    """Both CRDs (apiextensions.k8s.io/v1), DecentralizedSecret first."""
+    """Every CRD (apiextensions.k8s.io/v1), DecentralizedSecret first."""
     return [
         _crd(
             kind=names.SECRET_KIND,
@@ -81,6 +81,16 @@ def crds() -> list[dict[str, Any]]:
                 _column("Ready", "string", _READY, "Node accepts requests."),
                 _column("Shares", "integer", ".status.sharesHeld", "Shares held."),
                 _column("Ledger", "integer", ".status.ledgerSize", "Ledger entries."),
+            ],
+        ),
+        _crd(
+            kind=names.GRANT_KIND,
+            plural=names.GRANT_PLURAL,
+            short=names.GRANT_SHORT,
+            scope="Namespaced",
+            schema=_schema_grant.schema(),
+            columns=[
+                _column("From", "string", ".spec.from[*].namespace", "Namespaces allowed."),
             ],
         ),
     ]

@@ -389,6 +389,20 @@ def _status() -> Schema:
                 max_items=64,
                 list_type="atomic",
             ),
+            "copies": array(
+                "Target Secrets the operator wrote (recorded before writing); one no longer "
+                "allowed by spec.target, spec.access or a DeliveryGrant is deleted.",
+                obj(
+                    "One target Secret.",
+                    {
+                        "namespace": string("Its namespace.", max_length=DNS_LABEL_MAX),
+                        "name": string("Its name.", max_length=DNS_SUBDOMAIN_MAX),
+                    },
+                    required=("namespace", "name"),
+                ),
+                max_items=MAX_ACCESS_ENTRIES + 1,
+                list_type="atomic",
+            ),
             "ledger": obj(
                 "Ledger entries about this secret across the nodes.",
                 {

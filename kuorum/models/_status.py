@@ -164,6 +164,23 @@ class BadShare:
         return {"node": self.node, "version": self.version, "time": format_time(self.time)}
 
 
+@dataclass(frozen=True, order=True)
+class Copy:
+    """A target Secret the operator wrote, so that it can delete exactly its own."""
+
+    namespace: str
+    name: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Copy:
+        """Read one ``status.copies[]`` entry."""
+        return cls(str(data["namespace"]), str(data["name"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"namespace": self.namespace, "name": self.name}
+
+
 @dataclass(frozen=True)
 class LedgerSummary:
     """How many ledger entries concern this secret and when a checkpoint last covered them."""
@@ -196,6 +213,8 @@ class SecretStatus:
     nodes: tuple[NodeStatus, ...] | None = None
     bad_shares: tuple[BadShare, ...] | None = None
     ledger: LedgerSummary | None = None
+    copies: tuple[Copy, ...] | None = None
+    """Every target Secret written and not yet deleted (recorded before it is written)."""
 
     @property
     def next_version(self) -> int:
@@ -222,6 +241,7 @@ class SecretStatus:
             nodes=_each(data.get("nodes"), NodeStatus.from_dict),
             bad_shares=_each(data.get("badShares"), BadShare.from_dict),
             ledger=LedgerSummary.from_dict(ledger) if isinstance(ledger, Mapping) else None,
+            copies=_each(data.get("copies"), Copy.from_dict),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,6 +259,7 @@ class SecretStatus:
                 "nodes": _list(self.nodes),
                 "badShares": _list(self.bad_shares),
                 "ledger": self.ledger.to_dict() if self.ledger else None,
+                "copies": _list(self.copies),
             }
         )
 

@@ -104,6 +104,22 @@ def apply_secret(plane: ControlPlane, namespace: str, name: str, spec: dict[str,
     )
 
 
+def grant(plane: ControlPlane, namespace: str, *senders: dict[str, str], name: str = "g") -> None:
+    """Create a DeliveryGrant in ``namespace`` for ``senders`` (``{"namespace": ...}``)."""
+    client.CustomObjectsApi(plane.api_client()).create_namespaced_custom_object(
+        names.GROUP,
+        names.VERSION,
+        namespace,
+        names.GRANT_PLURAL,
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.GRANT_KIND,
+            "metadata": {"name": name},
+            "spec": {"from": list(senders)},
+        },
+    )
+
+
 def get_secret(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
     """A DecentralizedSecret as the apiserver returns it."""
     found: Any = client.CustomObjectsApi(plane.api_client()).get_namespaced_custom_object(

@@ -470,7 +470,11 @@ def test_kubectl_get_shows_the_printer_columns(
     assert lines[0].split() == ["NAME", "ENDPOINT", "ZONE", "READY", "SHARES", "LEDGER", "AGE"]
     assert lines[1].split()[:6] == [node, NODE["endpoint"], "zone-a", "True", "3", "9"]
     kinds = control_plane.kubectl("api-resources", "--categories=kuorum", "-o", "name").stdout
-    assert sorted(kinds.split()) == ["decentralizedsecrets.kuorum.io", "sharenodes.kuorum.io"]
+    assert sorted(kinds.split()) == [
+        "decentralizedsecrets.kuorum.io",
+        "deliverygrants.kuorum.io",
+        "sharenodes.kuorum.io",
+    ]
 
 
 def test_examples_and_doc_manifests_are_accepted(
@@ -485,7 +489,7 @@ def test_examples_and_doc_manifests_are_accepted(
     for number, block in enumerate(blocks):
         files.append(tmp_path / f"doc-{number}.yaml")
         files[-1].write_text(block)
-    assert len(files) == 4
+    assert len(files) == 5
     for path in files:
         result = control_plane.kubectl("apply", "--dry-run=server", "-f", str(path), check=False)
         assert result.returncode == 0, f"{path}: {result.stderr}"

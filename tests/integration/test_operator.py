@@ -25,6 +25,7 @@ from operators import (  # noqa: F401
     apply_secret,
     condition,
     get_secret,
+    grant,
     namespace_fixture,
     operator_fixture,
     secret_data,
@@ -285,6 +286,7 @@ def test_a_foreign_secret_named_as_the_target_is_never_touched(
     control_plane.create_namespace(other)
     foreign = {"metadata": {"name": "argocd-secret"}, "data": {"admin.password": "aGFzaA=="}}
     before = {ns: core.create_namespaced_secret(ns, foreign) for ns in (namespace, other)}
+    grant(control_plane, other, {"namespace": namespace})  # even where delivery is allowed
     spec = {
         **GENERATED,
         "threshold": 2,

@@ -25,6 +25,7 @@ from operators import (  # noqa: F401
     OperatorProcess,
     condition,
     get_secret,
+    grant,
     namespace_fixture,
     operator_fixture,
     secret_data,
@@ -288,8 +289,9 @@ def test_an_edited_access_of_a_sealed_secret_copies_nothing_until_it_is_sealed_a
     their own namespace to spec.access: the values are not copied there."""
     share_nodes.start(3, extra=NODE_FLAGS)
     web, attacker = f"{namespace}-web", f"{namespace}-x"
-    for extra in (web, attacker):
+    for extra in (web, attacker):  # the attacker owns theirs, so they can grant it too
         control_plane.create_namespace(extra)
+        grant(control_plane, extra, {"namespace": namespace})
     common = ["--name", "shared", "--threshold", "2", "--shares", "3", "--from-literal", "k=v"]
     manifest = seal(control_plane, tmp_path, namespace, *common, "--access-namespace", web)
     assert manifest["spec"]["source"]["sealed"]["namespaceUID"]

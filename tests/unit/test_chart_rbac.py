@@ -29,6 +29,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str, str]]] = {
         (CLUSTER, "kuorum.io", "sharenodes", "get list watch", ""),
         (CLUSTER, "", "secrets", "get create update patch delete", ""),
         (CLUSTER, "", "namespaces", "get", ""),
+        (CLUSTER, "kuorum.io", "deliverygrants", "get list watch", ""),
         (CLUSTER, "", "events", "create patch", ""),
         (CLUSTER, "events.k8s.io", "events", "create patch", ""),
         (NAMESPACE, "coordination.k8s.io", "leases", "get create update", ""),

@@ -16,7 +16,9 @@ from kuorum.models import (
     BadShare,
     Condition,
     ConditionStatus,
+    Copy,
     DecentralizedSecret,
+    DeliveryGrant,
     InvalidSpec,
     NodeState,
     NodeStatus,
@@ -301,8 +303,9 @@ def test_a_foreign_secret_of_the_target_name_is_never_written_and_ready_says_why
     versions = {"ns": None, "argocd": None}
     step = plan.materialize(shared, COMMITTED, views(*THREE), versions, conflicts=["argocd"])
     assert step is not None and step.namespaces == ("ns",)
+    refused = plan.refusals(shared, plan.Delivery(("ns", "argocd")), ["argocd"])
     report = plan.report(
-        shared, COMMITTED, views(*THREE), NOW, Collected({"k": b"v"}, (), ()), conflicts=["argocd"]
+        shared, COMMITTED, views(*THREE), NOW, Collected({"k": b"v"}, (), ()), refused=refused
     )
     ready = condition(report.status, "Ready")
     assert (ready.status, ready.reason) == (ConditionStatus.FALSE, "TargetConflict")
@@ -313,7 +316,7 @@ def test_a_foreign_secret_of_the_target_name_is_never_written_and_ready_says_why
 
 def test_too_few_shares_make_ready_false_and_degraded_names_the_nodes() -> None:
     nodes = views(THREE[0], node("b", usable=False), node("c", usable=False))
-    step = plan.materialize(secret(), COMMITTED, nodes, {})
+    step = plan.materialize(secret(), COMMITTED, nodes, {"ns": None})
     assert step is not None and [n.name for n in step.sources] == ["a"]
     report = plan.report(secret(), COMMITTED, nodes, NOW, Collected(None, (), ()))
     assert report.wait is not None and report.wait.reason == Reason.NODES_UNREACHABLE
@@ -402,3 +405,50 @@ def test_a_sealed_source_from_an_untrusted_sealer_is_not_forwarded() -> None:
     trusted = frozenset({source.sealer})
     decided = plan.distribution(sealed, SecretStatus(), SEALED_VIEWS, NOW, sealers=trusted)
     assert decided is not None and isinstance(decided.step, plan.Forward)
+
+
+# -- delivery into other namespaces: granted there, never into system namespaces
+
+
+def grant(namespace: str, *senders: dict[str, str]) -> DeliveryGrant:
+    return DeliveryGrant.from_object(
+        {"metadata": {"namespace": namespace, "name": "g"}, "spec": {"from": list(senders)}}
+    )
+
+
+def test_another_namespace_receives_only_with_a_grant_that_names_the_secret() -> None:
+    shared = secret(access={"namespaces": ["web", "apps", "batch", "kube-system", "kuorum"]})
+    grants = {
+        "web": [grant("web", {"namespace": "ns"})],  # any secret of ns
+        "apps": [grant("apps", {"namespace": "ns", "name": "other"})],  # another secret
+        "batch": [grant("batch", {"namespace": "elsewhere"})],
+        "kube-system": [grant("kube-system", {"namespace": "ns"})],  # never, grant or not
+    }
+    found = plan.delivery(shared, grants, {"kube-system", "kuorum"})
+    assert found == plan.Delivery(("ns", "web"), ("apps", "batch"), ("kube-system", "kuorum"))
+    reasons = [w.reason for w in plan.refusals(shared, found, [])]
+    assert reasons == [Reason.FORBIDDEN_NAMESPACE, Reason.NOT_GRANTED]
+    (_, missing) = plan.refusals(shared, found, [])
+    assert "apps, batch" in missing.message and "kubectl explain deliverygrant" in missing.message
+    assert "{namespace: ns, name: db}" in missing.message
+
+
+def test_copies_no_longer_allowed_are_deleted_and_only_those() -> None:
+    shared = secret(access={"namespaces": ["web", "apps"]})
+    status = replace(COMMITTED, copies=(Copy("ns", "db"), Copy("old", "db"), Copy("web", "db")))
+    stale, kept = plan.copies(shared, status, ["ns", "web"], owned=["ns"])
+    assert stale == (Copy("old", "db"),)
+    assert kept == (Copy("ns", "db"), Copy("web", "db"))
+    renamed = secret(access={"namespaces": ["web"]}, target={"name": "db-v2"})
+    stale, kept = plan.copies(renamed, status, ["ns", "web"], owned=[])
+    assert stale == (Copy("ns", "db"), Copy("old", "db"), Copy("web", "db")), "renamed: all go"
+    assert kept == ()
+    _, found = plan.copies(shared, SecretStatus(), ["ns", "web"], owned=["web"])
+    assert found == (Copy("web", "db"),), "a copy made before copies were recorded is adopted"
+    step = plan.Materialize(("apps",), ())
+    assert plan.recorded(status, shared, step).copies == (
+        Copy("apps", "db"),
+        Copy("ns", "db"),
+        Copy("old", "db"),
+        Copy("web", "db"),
+    )
