@@ -43,6 +43,14 @@ def register(subparsers: Any) -> None:
         "a ShareNode that appears under another name is ignored",
     )
     parser.add_argument(
+        "--watch-namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="serve only DecentralizedSecrets of this namespace and write only there; "
+        "repeatable (default: every namespace)",
+    )
+    parser.add_argument(
         "--interval",
         type=float,
         default=10.0,
@@ -95,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             if args.admit_nodes
             else None
         ),
+        served=frozenset(args.watch_namespace) or None,
     )
     registry = install(settings)
 
@@ -112,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
             identity=args.identity,
         ).acquire()
     kopf.configure(verbose=False)
-    kopf.run(registry=registry, clusterwide=True, standalone=True)
+    if settings.served:
+        kopf.run(registry=registry, namespaces=sorted(settings.served), standalone=True)
+    else:
+        kopf.run(registry=registry, clusterwide=True, standalone=True)
     return 0
 
 

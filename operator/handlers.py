@@ -91,6 +91,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             events=events,
             sealers=config.trusted_sealers,
             forbidden=frozenset({*names.SYSTEM_NAMESPACES, config.namespace}),
+            served=config.served,
         )
 
     @kopf.on.cleanup(registry=registry)

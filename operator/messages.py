@@ -34,8 +34,9 @@ NOT_GRANTED = (
     "(kubectl explain deliverygrant), e.g. spec.from: [{{namespace: {namespace}, name: {name}}}]"
 )
 FORBIDDEN_NAMESPACE = (
-    "namespaces {namespaces} are never targets (system namespaces and the one Kuorum runs "
-    "in); remove them from spec.access.namespaces"
+    "namespaces {namespaces} are never targets (system namespaces, the one Kuorum runs in, "
+    "and namespaces the operator does not serve: operator.watchNamespaces); remove them "
+    "from spec.access.namespaces"
 )
 COPIES_DELETED = "deleted target Secrets no longer allowed here: {copies}"
 SOURCE_KEPT = (

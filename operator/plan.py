@@ -359,19 +359,21 @@ class Delivery:
     ungranted: tuple[str, ...] = ()
     """Other namespaces without a DeliveryGrant that names this secret."""
     forbidden: tuple[str, ...] = ()
-    """System namespaces and Kuorum's own: never targets."""
+    """System namespaces, Kuorum's own and any the operator does not serve."""
 
 
 def delivery(
     secret: DecentralizedSecret,
     grants: Mapping[str, Sequence[DeliveryGrant]],
     forbidden: Collection[str],
+    served: Collection[str] | None = None,
 ) -> Delivery:
     """Split :func:`targets`: the secret's own namespace needs no grant, another needs a
-    DeliveryGrant there that names this secret (``grants``: by namespace)."""
+    DeliveryGrant there that names this secret (``grants``: by namespace); ``forbidden``
+    ones and, when ``served`` is given, those outside it are never written."""
     allowed, ungranted, refused = [], [], []
     for ns in targets(secret):
-        if ns in forbidden:
+        if ns in forbidden or (served is not None and ns not in served):
             refused.append(ns)
         elif ns == secret.namespace or any(
             g.allows(secret.namespace, secret.name) for g in grants.get(ns, ())

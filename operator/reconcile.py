@@ -77,6 +77,8 @@ class Operator:
     """The only keys sealed sources may be sealed with (None: any)."""
     forbidden: frozenset[str] = frozenset(names.SYSTEM_NAMESPACES)
     """Namespaces never written to: the system ones and the one Kuorum runs in."""
+    served: frozenset[str] | None = None
+    """The only namespaces written to (``--watch-namespace``); None: any not forbidden."""
 
 
 Grants = Mapping[str, Sequence[DeliveryGrant]]
@@ -192,7 +194,7 @@ async def _materialize(
     """Delete copies no longer allowed, write the committed version where the target
     Secret is stale, report health: the status as last written, and the report."""
     uid = body["metadata"]["uid"]
-    deliver = plan.delivery(secret, grants, op.forbidden)
+    deliver = plan.delivery(secret, grants, op.forbidden, op.served)
     held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in deliver.allowed}
     versions = {ns: target.version for ns, target in held.items()}
     conflicts = [ns for ns, target in held.items() if target.exists and not target.owned]

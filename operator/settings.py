@@ -28,6 +28,8 @@ class OperatorSettings:
     admitted_nodes: frozenset[str] | None = None
     """The only ShareNode names dealt to or collected from (the chart's StatefulSet pods);
     None admits every ShareNode (local development)."""
+    served: frozenset[str] | None = None
+    """The only namespaces served and written to (``--watch-namespace``); None: all."""
 
     @property
     def identity(self) -> str:

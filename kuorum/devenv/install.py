@@ -80,11 +80,14 @@ def ensure_namespace(api: client.ApiClient, name: str) -> None:
 
 
 def rbac_rules(component: str) -> dict[str, list[dict[str, Any]]]:
-    """Return ``{clusterRules, namespaceRules}`` of a component, as the chart grants them."""
+    """Return ``{clusterRules, namespaceRules, servedRules}`` of a component, as the chart
+    grants them by default: served rules cluster-wide, so ``clusterRules`` includes them."""
     data = yaml.safe_load((RBAC_DIRECTORY / f"{component}.yaml").read_text()) or {}
+    served = data.get("servedRules") or []
     return {
-        "clusterRules": data.get("clusterRules") or [],
+        "clusterRules": (data.get("clusterRules") or []) + served,
         "namespaceRules": data.get("namespaceRules") or [],
+        "servedRules": served,
     }
 
 

@@ -57,7 +57,7 @@ class Reason(StrEnum):
     NOT_GRANTED = "NotGranted"
     """A namespace in spec.access.namespaces has no DeliveryGrant for this secret."""
     FORBIDDEN_NAMESPACE = "ForbiddenNamespace"
-    """spec.access names a system namespace or Kuorum's own: never a target."""
+    """spec.access names a system namespace, Kuorum's own or one the operator does not serve."""
     TARGET_CONFLICT = "TargetConflict"
     """A Secret of the target's name exists that Kuorum did not create: never touched."""
     SOURCE_NOT_FOUND = "SourceNotFound"

@@ -4,6 +4,7 @@ system namespace, and a copy that is no longer allowed is deleted, and only that
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,3 +166,34 @@ def test_system_namespaces_and_kuorums_own_are_never_targets(
     for system in ("kube-system", names.SYSTEM_NAMESPACE):
         assert not secret_exists(control_plane, system, target)
 
+
+def test_an_operator_confined_to_some_namespaces_serves_and_writes_only_there(
+    control_plane: ControlPlane, share_nodes: ShareNodes, namespace: str, tmp_path: Path
+) -> None:
+    """operator.watchNamespaces: DecentralizedSecrets elsewhere are not touched, and a
+    copy into a namespace it does not serve is refused, grant or not."""
+    share_nodes.start(3, extra=NODE_FLAGS)
+    outside = f"{namespace}-out"
+    control_plane.create_namespace(outside)
+    grant(control_plane, outside, {"namespace": namespace})
+    operator = OperatorProcess(control_plane, tmp_path / "operator")
+    operator.argv += ["--watch-namespace", namespace]
+    operator.start()
+    try:
+        apply_secret(control_plane, outside, "elsewhere", SPEC)
+        apply_secret(control_plane, namespace, "db", {**SPEC, "access": {"namespaces": [outside]}})
+        obj = wait_for(
+            control_plane,
+            namespace,
+            "db",
+            "Ready",
+            "False",
+            reason="ForbiddenNamespace",
+            operator=operator,
+        )
+        assert outside in condition(obj, "Ready")["message"]
+        assert secret_exists(control_plane, namespace, "db")
+        assert not secret_exists(control_plane, outside, "db")
+        assert "status" not in get_secret(control_plane, outside, "elsewhere"), "not served"
+    finally:
+        operator.stop()

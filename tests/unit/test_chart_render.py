@@ -401,3 +401,26 @@ def test_an_existing_issuer_replaces_the_self_signed_one() -> None:
     assert not [o for o in objects if o["kind"] == "Issuer"]
     certificate = find(objects, "Certificate", "kuorum-webhook")
     assert certificate["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "corporate-ca"}
+
+
+def test_the_operator_can_be_confined_to_some_namespaces() -> None:
+    """operator.watchNamespaces: what it needs in a namespace it serves becomes a Role
+    there; cluster-wide it keeps only ShareNodes and namespace uids."""
+    objects = render(sets=["operator.watchNamespaces={shop,finance}"])
+    served = install.rbac_rules("operator")["servedRules"]
+    cluster = find(objects, "ClusterRole", names.OPERATOR_ACCOUNT)["rules"]
+    assert not any(set(r["resources"]) & {"secrets", "decentralizedsecrets"} for r in cluster)
+    roles = [
+        o for o in objects if o["kind"] == "Role" and o["metadata"]["name"] == "kuorum-operator"
+    ]
+    by_namespace = {r["metadata"]["namespace"]: r["rules"] for r in roles}
+    assert by_namespace["shop"] == by_namespace["finance"] == served
+    bindings = {
+        o["metadata"]["namespace"]
+        for o in objects
+        if o["kind"] == "RoleBinding" and o["metadata"]["name"] == "kuorum-operator"
+    }
+    assert {"shop", "finance"} <= bindings
+    args = find(objects, "Deployment", "kuorum-operator")["spec"]["template"]["spec"]
+    command = args["containers"][0]["args"]
+    assert "--watch-namespace=shop" in command and "--watch-namespace=finance" in command

@@ -116,6 +116,9 @@ podAntiAffinity:
 {{- if gt $t $n -}}
 {{- fail (printf "node.threshold=%d is above node.replicas=%d: no secret could be recovered; run at least as many share nodes as the largest threshold" $t $n) -}}
 {{- end -}}
+{{- if has .Release.Namespace .Values.operator.watchNamespaces -}}
+{{- fail (printf "operator.watchNamespaces lists %s, the release namespace: Kuorum's own namespace never holds DecentralizedSecrets or their Secrets" .Release.Namespace) -}}
+{{- end -}}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail (printf "webhook.failurePolicy=%q: use Fail or Ignore" .Values.webhook.failurePolicy) -}}
 {{- end -}}
