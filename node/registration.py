@@ -1,4 +1,6 @@
-"""Keep this node's ShareNode current: register at start, then heartbeat its status.
+"""Keep this node's ShareNode current: register at start, then heartbeat its status, and
+write it sooner when the shares held or the ledger size change (at most once a second),
+so ``kubectl get snode`` is true when shown.
 
 The ShareNode is how the operator, peers and ``kuorum ledger verify`` find the node and
 pin its keys and TLS certificate. Its keys never change in place (the CRD refuses it): a
@@ -36,6 +38,10 @@ log = logging.getLogger("kuorum.node.registration")
 REGISTRATION_RETRY = 5.0
 """Longest wait between registration attempts (seconds): readiness waits on it."""
 
+CHANGE_POLL = 1.0
+"""Seconds between looks at the counters while waiting for the next heartbeat: a change
+is written within about this long, and a burst of stores costs one write per poll."""
+
 PINNED = ("signingKey", "encryptionKey", "tlsCertificate")
 """ShareNode spec fields that clients pin and the CRD keeps immutable."""
 
@@ -46,18 +52,27 @@ class KeysChanged(KuorumError):
 
 StatusSource = Callable[[], Awaitable[ShareNodeStatus]]
 """Returns the node's counters and checkpoint; conditions and heartbeat time are added."""
+Counters = Callable[[], tuple[int, int]]
+"""Shares held and ledger size now: cheap, read to notice a change between heartbeats."""
 
 
 class Registration:
     """Registers the ShareNode ``name`` and refreshes its status every interval."""
 
     def __init__(
-        self, api: client.ApiClient, name: str, spec: ShareNodeSpec, status: StatusSource
+        self,
+        api: client.ApiClient,
+        name: str,
+        spec: ShareNodeSpec,
+        status: StatusSource,
+        counters: Counters,
     ) -> None:
         self._api = api
         self._name = name
         self._spec = spec
         self._status = status
+        self._counters = counters
+        self._reported: tuple[int, int] | None = None
         self._conditions: list[Condition] = []
         self.registered = asyncio.Event()
 
@@ -90,10 +105,20 @@ class Registration:
             ConditionType.READY, ConditionStatus.TRUE, Reason.SERVING, "accepting requests", now
         )
         self._conditions = set_condition(self._conditions, ready)
+        self._reported = self._counters()
         status = dataclasses.replace(
             await self._status(), conditions=tuple(self._conditions), last_heartbeat_time=now
         )
         await asyncio.to_thread(patch_share_node_status, self._api, self._name, status.to_dict())
+
+    async def _next_beat(self, interval: float) -> None:
+        """Sleep until the next heartbeat is due, or less once the counters changed."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + interval
+        while (left := due - loop.time()) > 0:
+            await asyncio.sleep(min(CHANGE_POLL, left))
+            if self._counters() != self._reported:
+                return
 
     async def run(self, interval: float) -> None:
         """Register (retrying until the apiserver answers), then heartbeat forever;
@@ -111,7 +136,7 @@ class Registration:
                         brief(error),
                     )
                     await asyncio.sleep(retry)
-            await asyncio.sleep(interval)
+            await self._next_beat(interval)
             try:
                 await self.heartbeat()
             except client.ApiException as error:

@@ -146,7 +146,9 @@ async def _serve(
             checkpoint=CheckpointSummary(checkpoint.size, root, note),
         )
 
-    registration = Registration(kube, settings.name, spec, status)
+    registration = Registration(
+        kube, settings.name, spec, status, lambda: (custody.shares_held, custody.ledger_size)
+    )
     witness = WitnessServer(
         custody, Cosigner(settings.origin, identity.keys.signing), settings.name
     )
