@@ -24,4 +24,10 @@ echo
 echo "The pod as stored: references to Secret shop/db, never a value."
 kubectl get pod -n shop quickstart -o jsonpath='{range .spec.containers[*]}container {.name}: envFrom {.envFrom} mounts {.volumeMounts[?(@.readOnly==true)].mountPath}{"\n"}{end}'
 echo
+echo "Waiting until every node's checkpoint is cosigned by its peers (they witness every 30 s) ..."
+witnessed='import json, sys; sys.exit(not all(n["witnesses"] for n in json.load(sys.stdin)["nodes"]))'
+for _ in $(seq 45); do
+  "$kuorum" ledger verify --json 2>/dev/null | python3 -c "$witnessed" && break
+  sleep 2
+done
 "$kuorum" ledger verify

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,13 @@ def _link_kubectl(state_dir: Path, kubectl: Path) -> None:
     link.symlink_to(kubectl)
 
 
+NEXT_STEPS = "Next steps:"
+"""Heads the printed commands (tests/integration/test_docs.py runs what follows it)."""
+
+
 def _print_usage(state_dir: Path) -> None:
     print(
+        f"\n{NEXT_STEPS}"
         f"\n  export KUBECONFIG={state_dir / 'kubeconfig'}"
         f"\n  export PATH={state_dir / 'bin'}:$PATH    # kubectl of the same release"
         "\n  kubectl get snode"
@@ -160,5 +166,11 @@ def _print_usage(state_dir: Path) -> None:
         "\n  kubectl wait -n shop dsec/db --for=condition=Ready --timeout=120s"
         "\n  kubectl apply -f examples/quickstart-pod.yaml"
         "\n  kubectl get pod -n shop quickstart -o yaml | grep -A2 secretRef"
-        "\n  kuorum ledger verify\n"
+        f"\n  {_kuorum()} ledger verify\n"
     )
+
+
+def _kuorum() -> str:
+    """How this kuorum was run, so the printed step works without an activated venv."""
+    invoked = Path(sys.argv[0])
+    return str(invoked) if invoked.name == "kuorum" else "python -m kuorum"

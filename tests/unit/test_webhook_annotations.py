@@ -131,13 +131,11 @@ def test_only_the_true_label_requests_injection(
 
 
 def test_the_example_manifests_parse_and_inject_only_the_named_containers() -> None:
-    pod, deployment = yaml.safe_load_all(EXAMPLE.read_text())
+    account, pod, deployment = yaml.safe_load_all(EXAMPLE.read_text())
+    assert (account["kind"], account["metadata"]["name"]) == ("ServiceAccount", "orders")
+    assert pod["spec"]["serviceAccountName"] == "orders"
     request = parse(pod["metadata"]["annotations"])
-    assert request.secrets() == (
-        SecretRef("db"),
-        SecretRef("payments", "finance"),
-        SecretRef("tls"),
-    )
+    assert request.secrets() == (SecretRef("db"), SecretRef("payments", "finance"))
     targets = {ref: ref.name for ref in request.secrets()}
     patch = build(pod, request, targets, namespace=pod["metadata"]["namespace"])
     containers = {
