@@ -24,8 +24,9 @@ MISSING = (
     "not exist; create it or fix the annotation"
 )
 NOT_READY = (
-    "DecentralizedSecret {namespace}/{name} is not Ready yet, so its Secret may not exist; "
-    "check `kubectl describe dsec -n {namespace} {name}` and create the pod again"
+    "DecentralizedSecret {namespace}/{name} is not Ready yet (reason {reason}), so its "
+    "Secret may not exist; check `kubectl describe dsec -n {namespace} {name}` and create "
+    "the pod again"
 )
 INVALID = "{problem}; the secret cannot be injected until its spec is fixed"
 FORBIDDEN = (
@@ -96,7 +97,9 @@ class Admission:
         if secret.invalid is not None:
             raise SecretNotReady(INVALID.format(problem=secret.invalid))
         if not secret.ready:
-            raise SecretNotReady(NOT_READY.format(namespace=namespace, name=name))
+            raise SecretNotReady(
+                NOT_READY.format(namespace=namespace, name=name, reason=secret.reason or "none yet")
+            )
         decision = policy.evaluate(
             secret.access,
             secret_namespace=namespace,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kuorum.models import Access, DecentralizedSecret, InvalidSpec, is_ready
+from kuorum.models import Access, DecentralizedSecret, InvalidSpec, is_ready, ready_reason
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class SecretView:
     version: int | None
     invalid: str | None = None
     """Why the spec cannot be read (the apiserver's schema should prevent it); None if fine."""
+    reason: str | None = None
+    """The Ready condition's reason code (e.g. NotGranted); never its message."""
 
 
 def view(obj: Mapping[str, Any]) -> SecretView:
@@ -40,5 +42,11 @@ def view(obj: Mapping[str, Any]) -> SecretView:
     except InvalidSpec as error:
         return SecretView(namespace, name, name, None, False, version, invalid=str(error))
     return SecretView(
-        namespace, name, resource.target_name, resource.spec.access, is_ready(obj), version
+        namespace,
+        name,
+        resource.target_name,
+        resource.spec.access,
+        is_ready(obj),
+        version,
+        reason=ready_reason(obj),
     )

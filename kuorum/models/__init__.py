@@ -17,6 +17,7 @@ from kuorum.models._conditions import (
     NodeState,
     Reason,
     is_ready,
+    ready_reason,
 )
 from kuorum.models._crds import crds
 from kuorum.models._duration import format_duration, parse_duration
@@ -119,5 +120,6 @@ __all__ = [
     "is_ready",
     "parse_duration",
     "parse_time",
+    "ready_reason",
     "set_condition",
 ]

@@ -85,11 +85,23 @@ class NodeState(StrEnum):
 def is_ready(obj: Mapping[str, Any]) -> bool:
     """Whether a DecentralizedSecret or ShareNode object, as the apiserver returns it, says
     Ready=True (read from the raw object, so it works on one that no longer parses)."""
+    ready = _ready(obj)
+    return ready is not None and ready.get("status") == ConditionStatus.TRUE
+
+
+def ready_reason(obj: Mapping[str, Any]) -> str | None:
+    """The reason code of the object's Ready condition (never its message), if any."""
+    ready = _ready(obj)
+    reason = ready.get("reason") if ready is not None else None
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _ready(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     status = obj.get("status")
     conditions = status.get("conditions") if isinstance(status, Mapping) else None
-    return any(
-        isinstance(c, Mapping)
-        and c.get("type") == ConditionType.READY
-        and c.get("status") == ConditionStatus.TRUE
+    found = (
+        c
         for c in conditions or ()
+        if isinstance(c, Mapping) and c.get("type") == ConditionType.READY
     )
+    return next(found, None)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from webhook_objects import dsec
 
 from kuorum.models import Access
+from kuorum.webhook.admission import Admission
 from kuorum.webhook.cache import SecretCache
+from kuorum.webhook.denials import SecretNotReady
+from kuorum.webhook.patch import SecretRef
 from kuorum.webhook.secretview import SecretView
 
 
@@ -71,3 +75,16 @@ def test_the_first_list_offers_every_versioned_secret_once_for_catching_up() -> 
     cache.replace_all([dsec("db", 2), dsec("unversioned")])
     cache.replace_all([dsec("db", 2), dsec("later", 1)])  # a relist is no first list
     assert offered == ["db"]
+
+
+def test_a_pod_of_a_secret_not_ready_is_told_the_reason_code_not_the_message() -> None:
+    blocked = dsec("db", 1, ready=False)
+    blocked["status"]["conditions"][0] |= {"reason": "NotGranted", "message": "namespaces x"}
+    cache = SecretCache()
+    cache.replace_all([blocked])
+    view = cache.lookup("ns", "db")
+    assert view is not None and view.reason == "NotGranted"
+    with pytest.raises(SecretNotReady) as denied:
+        Admission(cache.lookup)._target(SecretRef("db"), "ns", "default")
+    assert "reason NotGranted" in denied.value.message
+    assert "namespaces x" not in denied.value.message
