@@ -38,6 +38,8 @@ def node_audience(node: str) -> str:
 
 POD_NAME_EXTRA: Final = "authentication.kubernetes.io/pod-name"
 """The user-info extra the apiserver adds for a token bound to a pod: that pod's name."""
+POD_UID_EXTRA: Final = "authentication.kubernetes.io/pod-uid"
+"""User-info extra naming the uid of the pod a pod-bound token belongs to."""
 
 SERVICE_ACCOUNT_PREFIX: Final = "system:serviceaccount:"
 """How the apiserver names a ServiceAccount in a TokenReview: prefix, namespace, ':', name."""

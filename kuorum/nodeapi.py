@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kuorum import b64
+from kuorum.accessrule import AccessRule, InvalidRule
 from kuorum.envelope import RULE_BYTES
 from kuorum.errors import KuorumError
 
@@ -54,8 +55,11 @@ class ShareBody:
     commitments: bytes
     payload: bytes
     rule: bytes = b""
-    """The access rule digest the share is bound to (``kuorum.sealing.rule_digest``);
-    empty: none. Sent only when set, so unbound bodies are what they always were."""
+    """The access rule digest the share is bound to (:meth:`AccessRule.digest`); empty:
+    none. Sent only when set, so unbound bodies are what they always were."""
+    access_rule: AccessRule | None = None
+    """The rule itself, sent with a store whose ``rule`` is set: the node checks it against
+    the digest and, with delivery Pod, every pod against it."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(index={self.index}, threshold={self.threshold})"
@@ -68,6 +72,7 @@ class ShareBody:
             "commitments": b64.encode(self.commitments),
             "payload": b64.encode(self.payload),
             **({"rule": b64.encode(self.rule)} if self.rule else {}),
+            **({"accessRule": self.access_rule.to_json()} if self.access_rule else {}),
         }
 
     @classmethod
@@ -76,6 +81,10 @@ class ShareBody:
         rule = _binary(data, "rule") if "rule" in data else b""
         if len(rule) not in (0, RULE_BYTES):
             raise WireError(f"field 'rule' must be a {RULE_BYTES}-byte digest when present")
+        try:
+            access_rule = AccessRule.from_json(data["accessRule"]) if "accessRule" in data else None
+        except InvalidRule as error:
+            raise WireError(str(error)) from None
         return cls(
             index=_field(data, "index", int),
             threshold=_field(data, "threshold", int),
@@ -83,6 +92,7 @@ class ShareBody:
             commitments=_binary(data, "commitments"),
             payload=_binary(data, "payload"),
             rule=rule,
+            access_rule=access_rule,
         )
 
 
@@ -170,6 +180,21 @@ def held_from_json(body: object) -> list[HeldVersion]:
 
 
 @dataclass(frozen=True)
+class Deliverable:
+    """Answer of ``GET /v1/deliveries/{namespace}/{name}``: the versions this node would
+    deliver to the asking pod (its own check of the pod against each version's rule)."""
+
+    versions: tuple[int, ...]
+
+    def to_json(self) -> Json:
+        return {"versions": list(self.versions)}
+
+    @classmethod
+    def from_json(cls, body: object) -> Deliverable:
+        return cls(_versions(_object(body, "deliveries answer"), "versions"))
+
+
+@dataclass(frozen=True)
 class Destroyed:
     """Answer of a DELETE: the versions erased (maybe none)."""
 
@@ -180,10 +205,13 @@ class Destroyed:
 
     @classmethod
     def from_json(cls, body: object) -> Destroyed:
-        data = _object(body, "destroy answer")
-        versions = data.get("destroyed", [])
-        if not isinstance(versions, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in versions
-        ):
-            raise WireError("field 'destroyed' must be a list of versions")
-        return cls(tuple(versions))
+        return cls(_versions(_object(body, "destroy answer"), "destroyed"))
+
+
+def _versions(data: Mapping[str, Any], field: str) -> tuple[int, ...]:
+    versions = data.get(field, [])
+    if not isinstance(versions, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in versions
+    ):
+        raise WireError(f"field {field!r} must be a list of versions")
+    return tuple(versions)

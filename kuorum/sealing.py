@@ -6,16 +6,15 @@ way the data key exists only inside :func:`seal`. Out come the payload ciphertex
 public commitments and one share per node, HPKE-sealed to that node and signed by the
 sealer: a :class:`~kuorum.models.Sealed` that whoever forwards it cannot open.
 
-A sealed source also binds where its values may go: :func:`rule_digest` of its target,
-its access rule and its namespace's uid is part of every share's context and of the
-payload's associated data, so whoever may edit the DecentralizedSecret but does not hold
-the sealer's key cannot send the values anywhere else: the signatures stop matching.
+A sealed source also binds where its values may go: the digest of its
+:class:`~kuorum.accessrule.AccessRule` (target, access rule, namespace uid, delivery) is
+part of every share's context and of the payload's associated data, so whoever may edit
+the DecentralizedSecret but does not hold the sealer's key cannot send the values anywhere
+else: the signatures stop matching.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,50 +30,7 @@ from kuorum.envelope import (
     encrypt_payload,
     seal_share,
 )
-from kuorum.envelope._codec import fields, text
-from kuorum.models import Access, DecentralizedSecret, Sealed, SealedEntry
-
-_RULE_LABEL = b"kuorum/rule/v1"
-_COUNT = struct.Struct(">I")
-
-
-def rule_digest(
-    *, target_name: str, target_type: str, access: Access | None, namespace_uid: str | None
-) -> bytes:
-    """SHA-256 of where a secret may go: its target Secret, its access rule and the uid of
-    its namespace (empty when sealed offline without one). Lists are sorted: the rule is
-    the same whatever order its entries are written in.
-
-    ``"kuorum/rule/v1" || field(uid) || field(target name) || field(target type)
-    || list(namespaces) || list(service accounts)``, a list being ``0x00`` when absent,
-    else ``0x01 || u32 count || field(entry)*``.
-    """
-    namespaces = access.namespaces if access else None
-    accounts = access.service_accounts if access else None
-    return hashlib.sha256(
-        _RULE_LABEL
-        + fields(text(namespace_uid or ""), text(target_name), text(target_type))
-        + _entries(namespaces)
-        + _entries(accounts)
-    ).digest()
-
-
-def rule_of(secret: DecentralizedSecret, namespace_uid: str | None) -> bytes:
-    """:func:`rule_digest` of ``secret`` as its spec is now."""
-    spec = secret.spec
-    return rule_digest(
-        target_name=secret.target_name,
-        target_type=spec.target.type,
-        access=spec.access,
-        namespace_uid=namespace_uid,
-    )
-
-
-def _entries(items: Sequence[str] | None) -> bytes:
-    if items is None:
-        return b"\x00"
-    ordered = sorted(set(items))
-    return b"\x01" + _COUNT.pack(len(ordered)) + fields(*(text(item) for item in ordered))
+from kuorum.models import Sealed, SealedEntry
 
 
 @dataclass(frozen=True)
@@ -100,8 +56,8 @@ def seal(
     """Encrypt ``data`` under a fresh data key and split the key over ``recipients``.
 
     Share i+1 goes to ``recipients[i]``. Payload and shares are bound to
-    ``namespace/name`` at ``version``, and to ``rule`` (:func:`rule_digest`, made with
-    ``namespace_uid``) when given: nodes refuse them anywhere else.
+    ``namespace/name`` at ``version``, and to ``rule`` (an ``AccessRule.digest()``, made
+    with ``namespace_uid``) when given: nodes refuse them anywhere else.
     """
     key = sharing.new_data_key()
     payload = encrypt_payload(data, key, namespace=namespace, name=name, version=version, rule=rule)

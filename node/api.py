@@ -11,13 +11,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kuorum import b64, names, nodeapi
 from kuorum.node import requests
-from kuorum.node.auth import Caller, Refused, TokenAuthenticator
+from kuorum.node.auth import Caller, PodIdentity, Refused, TokenAuthenticator
 from kuorum.node.custody import Custody
 from kuorum.node.errors import ApiError, BadRequest, Forbidden, Unauthenticated
 from kuorum.node.metrics import NodeMetrics, RefusalReason
@@ -29,6 +30,7 @@ log = logging.getLogger("kuorum.node.api")
 MAX_BODY = 4 * 1024 * 1024
 """Largest request body: a sealed share plus commitments plus an encrypted payload."""
 
+T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CUSTODY = web.AppKey("custody", Custody)
@@ -80,13 +82,13 @@ async def _operator(
 
 async def _gate(
     request: web.Request,
-    authorize: Callable[[str | None], Awaitable[Caller]],
+    authorize: Callable[[str | None], Awaitable[T]],
     action: str,
     *,
     namespace: str | None = None,
     name: str | None = None,
     slot: requests.Slot | None = None,
-) -> Caller:
+) -> T:
     """Let through whom ``authorize`` accepts; ledger and count every refusal first."""
     try:
         return await authorize(request.headers.get("Authorization"))
@@ -167,6 +169,36 @@ async def destroy_shares(request: web.Request) -> web.StreamResponse:
     )
     _update_gauges(request.app)
     return web.json_response(nodeapi.Destroyed(tuple(destroyed)).to_json())
+
+
+# -- delivery to pods ------------------------------------------------------------------
+
+
+async def _pod(
+    request: web.Request, namespace: str, name: str, slot: requests.Slot | None = None
+) -> PodIdentity:
+    """Let through only a pod's own bound token; ledger every refusal first. What that pod
+    may receive is the custody's check, against each version's access rule."""
+    authorize = request.app[AUTH].authorize_pod
+    return await _gate(request, authorize, "delivery", namespace=namespace, name=name, slot=slot)
+
+
+async def list_deliveries(request: web.Request) -> web.StreamResponse:
+    namespace, name = requests.secret_ref(
+        request.match_info["namespace"], request.match_info["name"]
+    )
+    pod = await _pod(request, namespace, name)
+    versions = await request.app[CUSTODY].deliverable(namespace, name, pod)
+    return web.json_response(nodeapi.Deliverable(tuple(versions)).to_json())
+
+
+async def deliver_share(request: web.Request) -> web.StreamResponse:
+    info = request.match_info
+    slot = requests.slot(info["namespace"], info["name"], info["version"])
+    pod = await _pod(request, slot.namespace, slot.name, slot)
+    body = nodeapi.ReleaseRequest.from_json(await _json(request))
+    answer = await request.app[CUSTODY].deliver(slot, body, pod)
+    return web.json_response(answer.to_json())
 
 
 def _update_gauges(app: web.Application) -> None:
@@ -275,6 +307,9 @@ def build_app(
     app.router.add_post(shares + "/{version}/release", release_share)
     app.router.add_delete(shares, destroy_shares)
     app.router.add_delete(shares + "/{version}", destroy_shares)
+    deliveries = "/v1/deliveries/{namespace}/{name}"
+    app.router.add_get(deliveries, list_deliveries)
+    app.router.add_post(deliveries + "/{version}", deliver_share)
     app.router.add_get("/v1/ledger/checkpoint", checkpoint)
     app.router.add_get("/v1/ledger/entries", entries)
     app.router.add_get("/v1/ledger/proof/inclusion", inclusion)

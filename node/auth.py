@@ -13,17 +13,16 @@ caches are keyed by their SHA-256.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from kuorum.errors import KuorumError
+from kuorum.jwt import token_claims
 from kuorum.kube.tokenreview import Review
+from kuorum.policy import service_account_of
 
 REFUSED_SECONDS = 30.0
 """How long a token TokenReview refused is refused again without asking."""
@@ -57,20 +56,28 @@ class Caller:
 
     username: str
     pod: str | None = None
+    pod_uid: str | None = None
+
+    @property
+    def pod_identity(self) -> PodIdentity | None:
+        """Namespace, ServiceAccount and pod of a pod-bound service-account token."""
+        account = service_account_of(self.username)
+        if account is None or self.pod is None or self.pod_uid is None:
+            return None
+        return PodIdentity(*account, self.pod, self.pod_uid)
 
 
-def token_claims(token: str) -> dict[str, object] | None:
-    """Decode a JWT payload WITHOUT verifying it (None if it is no JWT): only to refuse
-    cheaply and to word errors; TokenReview decides."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, binascii.Error):
-        return None
-    return claims if isinstance(claims, dict) else None
+@dataclass(frozen=True)
+class PodIdentity:
+    """Who a pod is, as the apiserver said in its TokenReview: what delivery checks."""
+
+    namespace: str
+    service_account: str
+    name: str
+    uid: str
+
+    def __str__(self) -> str:
+        return f"pod {self.namespace}/{self.name} (uid {self.uid}, {self.service_account})"
 
 
 def _precheck(claims: dict[str, object] | None, audience: str, now: float) -> str | None:
@@ -132,7 +139,7 @@ class TokenAuthenticator:
         if not review.authenticated or review.username is None:
             _put(self._refused, key, now + REFUSED_SECONDS)
             raise Refused(401, self._review_refusal())
-        caller = Caller(review.username, review.pod)
+        caller = Caller(review.username, review.pod, review.pod_uid)
         until = min(now + self._cache_seconds, float(claims["exp"]))  # type: ignore[arg-type]
         if until > now:
             _put(self._accepted, key, (caller, until))
@@ -162,6 +169,20 @@ class TokenAuthenticator:
                 actor=caller.username,
             )
         return caller
+
+    async def authorize_pod(self, authorization: str | None) -> PodIdentity:
+        """Like :meth:`authenticate`, and refuse (403) anything but a pod's own bound
+        service-account token (a projected token for this node's audience)."""
+        caller = await self.authenticate(authorization)
+        pod = caller.pod_identity
+        if pod is None:
+            raise Refused(
+                403,
+                f"{caller.username} has no pod-bound token; shares are delivered only to "
+                f"pods, with a projected service-account token for audience {self.audience}",
+                actor=caller.username,
+            )
+        return pod
 
     def _review_refusal(self) -> str:
         return (

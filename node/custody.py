@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from kuorum import sharing
+from kuorum import names, policy, sharing
+from kuorum.accessrule import AccessRule
 from kuorum.envelope import (
     EncryptionPublicKey,
     EnvelopeError,
@@ -38,7 +39,9 @@ from kuorum.envelope import (
     seal_share,
 )
 from kuorum.ledger.entries import FORK_EVIDENCE, MAX_REASON, Entry, EntryKind
-from kuorum.node.errors import BadRequest, Conflict, InvalidShare, NotFound
+from kuorum.models import Delivery
+from kuorum.node.auth import PodIdentity
+from kuorum.node.errors import BadRequest, Conflict, Forbidden, InvalidShare, NotFound
 from kuorum.node.limits import RefusalBudget
 from kuorum.node.log import NodeLog, entry
 from kuorum.node.requests import Slot
@@ -168,8 +171,17 @@ class Custody:
         raise Conflict(reason)
 
     def _verify_store(self, slot: Slot, body: StoreRequest) -> bytes:
-        """Open the sealed share with this node's key and check it against the commitments."""
+        """Open the sealed share with this node's key and check it against the commitments
+        (and the access rule sent against the digest the share is bound to)."""
         where = f"the share for {slot} index {body.index}"
+        if body.rule and (body.access_rule is None or body.access_rule.digest() != body.rule):
+            raise BadRequest(
+                f"field 'accessRule' of {where} is missing or does not match the rule digest "
+                "the share is bound to; send the DecentralizedSecret's target, access and "
+                "delivery exactly as they were sealed"
+            )
+        if body.access_rule is not None and not body.rule:
+            raise BadRequest(f"field 'accessRule' of {where} is sent without field 'rule'")
         try:
             commitments = sharing.Commitments.from_bytes(body.commitments)
         except sharing.SharingError as error:
@@ -244,8 +256,11 @@ class Custody:
             receipt_bytes,
             signature,
             body.rule,
+            json.dumps(body.access_rule.to_json()) if body.access_rule else "",
         )
         bound = f", bound to access rule {body.rule.hex()[:16]}" if body.rule else ""
+        if body.access_rule is not None and body.access_rule.delivery == Delivery.POD:
+            bound += ", delivered only to pods it allows"
         reason = (
             f"verified against commitments sha256 {receipt.commitments_sha256[:16]}, "
             f"threshold {body.threshold}, sealed by key {sender.hex()[:16]}{bound}"
@@ -273,22 +288,89 @@ class Custody:
 
     async def release(self, slot: Slot, body: ReleaseRequest, *, actor: str) -> Released:
         """Re-seal, then ledger, then answer: only a share that really leaves is logged."""
-        try:
-            recipient = EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
-        except (EnvelopeError, ValueError) as error:
-            raise BadRequest(
-                f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
-                "send a fresh public key of a supported KEM"
-            ) from None
+        recipient = _recipient(slot, body)
         held = await self._write(self._held, slot)
+        if _delivery(held) == Delivery.POD:
+            reason = (
+                f"{slot} has delivery Pod: its share goes only to the pods its access rule "
+                "allows, never to the operator"
+            )
+            await self.refuse(action="release", slot=slot, actor=actor, reason=reason)
+            raise Forbidden(reason)
+        return await self._send(slot, held, recipient, actor, body.reason)
+
+    async def _send(
+        self,
+        slot: Slot,
+        held: StoredShare,
+        recipient: EncryptionPublicKey,
+        actor: str,
+        why: str,
+        pod: PodIdentity | None = None,
+    ) -> Released:
         try:
             sealed = await asyncio.to_thread(self._reseal, slot, held, recipient, actor)
         except BadRequest as error:
-            await self.refuse(action="release", slot=slot, actor=actor, reason=str(error))
+            await self.refuse(action="release", slot=slot, actor=actor, reason=str(error), pod=pod)
             raise
-        await self._write(self._release_locked, slot, held, recipient, body.reason, actor)
+        await self._write(self._release_locked, slot, held, recipient, why, actor, pod)
         return Released(
             held.index, held.threshold, sealed, held.commitments, held.payload, held.rule
+        )
+
+    # -- delivery to pods --------------------------------------------------------------
+
+    async def deliver(self, slot: Slot, body: ReleaseRequest, pod: PodIdentity) -> Released:
+        """Release a share of a delivery-Pod version to ``pod``, if this node's own check of
+        the pod against the version's access rule allows it: decided, logged, then sent."""
+        recipient = _recipient(slot, body)
+        held = await self._write(self._held, slot)
+        decision = self._may_receive(slot.namespace, slot.name, held, pod)
+        actor = _actor(pod)
+        if not decision:
+            await self.refuse(
+                action="delivery", slot=slot, actor=actor, reason=decision.reason, pod=pod
+            )
+            raise Forbidden(decision.reason)
+        why = f"delivered to {pod}: {decision.reason}"
+        return await self._send(slot, held, recipient, actor, why, pod)
+
+    async def deliverable(self, namespace: str, name: str, pod: PodIdentity) -> list[int]:
+        """The versions of ``namespace/name`` this node would deliver to ``pod``; a pod it
+        holds Pod-delivery shares for but allows none of is refused, and logged."""
+        shares = await self._write(self._storage.shares, namespace, name)
+        decisions = [
+            (held.version, self._may_receive(namespace, name, held, pod)) for held in shares
+        ]
+        allowed = [version for version, decision in decisions if decision]
+        if decisions and not allowed:
+            reason = decisions[-1][1].reason
+            await self.refuse(
+                action="delivery",
+                actor=_actor(pod),
+                reason=reason,
+                namespace=namespace,
+                name=name,
+                pod=pod,
+            )
+            raise Forbidden(reason)
+        return allowed
+
+    @staticmethod
+    def _may_receive(
+        namespace: str, name: str, held: StoredShare, pod: PodIdentity
+    ) -> policy.Decision:
+        rule = _access_rule(held)
+        if rule is None or rule.delivery != Delivery.POD:
+            return policy.Decision(
+                False, f"{namespace}/{name} version {held.version} is not delivered to pods"
+            )
+        return policy.evaluate(
+            rule.access,
+            secret_namespace=namespace,
+            namespace=pod.namespace,
+            service_account=pod.service_account,
+            secret_name=name,
         )
 
     def _held(self, slot: Slot) -> StoredShare:
@@ -304,6 +386,7 @@ class Custody:
         recipient: EncryptionPublicKey,
         why: str,
         actor: str,
+        pod: PodIdentity | None,
     ) -> None:
         if self._held(slot).digest != held.digest:  # destroyed (and re-dealt) while re-sealing
             raise NotFound(f"node {self._node} no longer holds the share of {slot} it sealed")
@@ -314,7 +397,8 @@ class Custody:
                 actor,
                 **_slot_fields(slot),
                 index=held.index,
-                reason=reason,
+                reason=reason[:MAX_REASON],
+                **_pod_fields(pod),
             )
         )
 
@@ -388,6 +472,7 @@ class Custody:
         slot: Slot | None = None,
         namespace: str | None = None,
         name: str | None = None,
+        pod: PodIdentity | None = None,
     ) -> None:
         """Put a refusal on the ledger (who, if known; what; why; never a token).
 
@@ -407,7 +492,13 @@ class Custody:
             return
         await self._write(
             self._append,
-            entry(EntryKind.SHARE_REFUSED, actor or ANONYMOUS, reason=text[:MAX_REASON], **fields),
+            entry(
+                EntryKind.SHARE_REFUSED,
+                actor or ANONYMOUS,
+                reason=text[:MAX_REASON],
+                **fields,
+                **_pod_fields(pod),
+            ),
         )
 
     async def record_fork(self, origin: str, reason: str) -> None:
@@ -501,6 +592,33 @@ def _budgeted(budget: RefusalBudget, text: str, what: str) -> str | None:
     if held_back is None:
         return None
     return f"{held_back} {what} held back before this one; {text}" if held_back else text
+
+
+def _recipient(slot: Slot, body: ReleaseRequest) -> EncryptionPublicKey:
+    try:
+        return EncryptionPublicKey.from_bytes(body.recipient_key, kem=body.kem)
+    except (EnvelopeError, ValueError) as error:
+        raise BadRequest(
+            f"fields 'recipientKey'/'kem' of the release of {slot}: {error}; "
+            "send a fresh public key of a supported KEM"
+        ) from None
+
+
+def _access_rule(held: StoredShare) -> AccessRule | None:
+    return AccessRule.from_json(json.loads(held.access_rule)) if held.access_rule else None
+
+
+def _delivery(held: StoredShare) -> Delivery:
+    rule = _access_rule(held)
+    return rule.delivery if rule is not None else Delivery.SECRET
+
+
+def _actor(pod: PodIdentity) -> str:
+    return names.service_account_user(pod.namespace, pod.service_account)
+
+
+def _pod_fields(pod: PodIdentity | None) -> dict[str, Any]:
+    return {"pod": f"{pod.namespace}/{pod.name}", "pod_uid": pod.uid} if pod else {}
 
 
 def _slot_fields(slot: Slot) -> dict[str, Any]:

@@ -96,6 +96,8 @@ def entry(
     version: int | None = None,
     index: int | None = None,
     reason: str = "",
+    pod: str | None = None,
+    pod_uid: str | None = None,
 ) -> Entry:
     """A ledger entry stamped with the current time.
 
@@ -111,4 +113,6 @@ def entry(
         version=version,
         index=index,
         reason=reason,
+        pod=pod,
+        pod_uid=pod_uid,
     )

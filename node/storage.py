@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS shares (
     receipt BLOB NOT NULL,
     signature BLOB NOT NULL,
     rule BLOB NOT NULL DEFAULT x'',
+    access_rule TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (namespace, name, version)
 );
 CREATE TABLE IF NOT EXISTS entries (
@@ -76,6 +77,9 @@ class StoredShare:
     rule: bytes = b""
     """The access rule digest the share was sealed with (empty: none): part of the context
     it opens under, so it is kept with it."""
+    access_rule: str = ""
+    """That rule itself, as JSON (``AccessRule.to_json``; empty: none sent): what a pod
+    asking for the share is checked against."""
 
     def __repr__(self) -> str:
         return (
@@ -125,6 +129,8 @@ class Storage:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(shares)")}
         if "rule" not in columns:
             self._db.execute("ALTER TABLE shares ADD COLUMN rule BLOB NOT NULL DEFAULT x''")
+        if "access_rule" not in columns:
+            self._db.execute("ALTER TABLE shares ADD COLUMN access_rule TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
@@ -154,7 +160,7 @@ class Storage:
             self._db.execute("DELETE FROM checkpoints WHERE size < ?", (size,))
             if put is not None:
                 self._db.execute(
-                    "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         put.namespace,
                         put.name,
@@ -168,6 +174,7 @@ class Storage:
                         put.receipt,
                         put.signature,
                         put.rule,
+                        put.access_rule,
                     ),
                 )
             if erase is not None:

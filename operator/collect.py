@@ -17,19 +17,14 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from kuorum import sharing
 from kuorum.envelope import (
     EncryptionPrivateKey,
-    EnvelopeError,
-    SealedShare,
     ShareContext,
-    decrypt_payload,
-    open_share,
 )
+from kuorum.kube.nodeclient import NodeError, Source
 from kuorum.nodeapi import Released
-from kuorum.operator.nodeclient import NodeClient, NodeError
+from kuorum.releases import check_share, open_payload
 
 RELEASE_REASON = "materialize the target Secret"
 _RANDOM = secrets.SystemRandom()
@@ -47,14 +42,6 @@ class Collected:
     other_rule: tuple[str, ...] = ()
     """Nodes whose share is bound to an access rule the caller did not accept: the version
     was sealed for another target or access than the spec names now."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """One node to ask, with the signing key pinned for it."""
-
-    client: NodeClient
-    signing_key: bytes
 
 
 async def collect(
@@ -121,7 +108,9 @@ async def collect(
                 context = ShareContext(
                     namespace, name, version, released.index, identity, "release", released.rule
                 )
-                share = _check(released, ephemeral, context, source.signing_key, commitments_digest)
+                share = check_share(
+                    released, ephemeral, context, source.signing_key, commitments_digest
+                )
                 if share is None:
                     bad.append(source.client.name)
                     ask_next()
@@ -134,39 +123,14 @@ async def collect(
         for task in pending:
             task.cancel()
         unreachable.extend(tasks[t].client.name for t in pending)
-    failed = Collected(None, tuple(bad), tuple(unreachable), tuple(other_rule))
-    if commitments is None or len(valid) < threshold:
-        return failed
-    key = sharing.combine(list(valid.values()), commitments)
-    for payload, rule in payloads:  # the AEAD tag tells a node's tampered copy from a true one
-        try:
-            data = decrypt_payload(
-                payload, key, namespace=namespace, name=name, version=version, rule=rule
-            )
-        except EnvelopeError:
-            continue
-        return Collected(data, tuple(bad), tuple(unreachable), tuple(other_rule))
-    return failed
-
-
-def _check(
-    released: Released,
-    ephemeral: EncryptionPrivateKey,
-    context: ShareContext,
-    signing_key: bytes,
-    commitments_digest: str,
-) -> sharing.Share | None:
-    """The share if every check passes, else None (the node is to blame)."""
-    try:
-        commitments = sharing.Commitments.from_bytes(released.commitments)
-        if commitments.digest() != commitments_digest:
-            return None
-        share = open_share(
-            SealedShare.from_bytes(released.sealed_share),
-            recipient=ephemeral,
-            context=context,
-            sender=ed25519.Ed25519PublicKey.from_public_bytes(signing_key),
+    data = None
+    if commitments is not None and len(valid) >= threshold:
+        data = open_payload(
+            list(valid.values()),
+            commitments,
+            payloads,
+            namespace=namespace,
+            name=name,
+            version=version,
         )
-    except (EnvelopeError, sharing.SharingError, ValueError):
-        return None
-    return share if sharing.verify(share, commitments) else None
+    return Collected(data, tuple(bad), tuple(unreachable), tuple(other_rule))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import sharing
+from kuorum.accessrule import AccessRule
 from kuorum.models import Generate, Sealed
 from kuorum.nodeapi import StoreRequest
 from kuorum.placement import NodeView
@@ -48,8 +49,10 @@ def deal(
     threshold: int,
     nodes: Sequence[NodeView],
     dealer: ed25519.Ed25519PrivateKey,
+    rule: AccessRule | None = None,
 ) -> Dealt:
-    """Split a fresh data key t-of-n over ``nodes`` (index i+1 goes to ``nodes[i]``)."""
+    """Split a fresh data key t-of-n over ``nodes`` (index i+1 goes to ``nodes[i]``),
+    bound to ``rule`` when given (delivery Pod: the nodes check pods against it)."""
     sealed = seal(
         data,
         namespace=namespace,
@@ -58,13 +61,15 @@ def deal(
         threshold=threshold,
         recipients=[Recipient(node.name, node.public_keys) for node in nodes],
         sealer=dealer,
+        rule=rule.digest() if rule else b"",
     )
-    return forward_sealed(sealed, threshold=threshold, rule=b"")
+    return forward_sealed(sealed, threshold=threshold, rule=rule)
 
 
-def forward_sealed(sealed: Sealed, *, threshold: int, rule: bytes) -> Dealt:
+def forward_sealed(sealed: Sealed, *, threshold: int, rule: AccessRule | None) -> Dealt:
     """Store bodies for sealed shares: the operator forwards what it cannot open, with the
-    access rule digest they were sealed with (empty for the operator's own dealing)."""
+    access rule they were bound to (none for its own dealing in Secret delivery); each
+    node checks the rule against the digest the shares were sealed with."""
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     bodies = {
         share.node: StoreRequest(
@@ -73,7 +78,8 @@ def forward_sealed(sealed: Sealed, *, threshold: int, rule: bytes) -> Dealt:
             sealed_share=share.sealed_share,
             commitments=sealed.commitments,
             payload=sealed.payload,
-            rule=rule,
+            rule=rule.digest() if rule else b"",
+            access_rule=rule,
         )
         for share in sealed.shares
     }

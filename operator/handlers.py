@@ -23,11 +23,11 @@ import kopf
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names
+from kuorum.kube.nodeclient import NodeClient, NodeError
 from kuorum.models import Copy, DeliveryGrant, InvalidSpec, SecretStatus, parse_time
 from kuorum.operator import messages
 from kuorum.operator.kubeio import KubeIO
 from kuorum.operator.metrics import METRICS
-from kuorum.operator.nodeclient import NodeClient, NodeError
 from kuorum.operator.pins import NodePins
 from kuorum.operator.reconcile import Operator, Retry, reconcile, utcnow
 from kuorum.operator.settings import OperatorSettings

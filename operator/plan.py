@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kuorum import b64, sealing, sharing
+from kuorum.accessrule import AccessRule
 from kuorum.models import (
     BadShare,
     Condition,
@@ -226,9 +227,9 @@ def forward(
             ),
         )
     keys = {s.node: views[s.node].public_keys for s in sealed.shares if s.node in views}
-    rule = sealing.rule_of(secret, sealed.namespace_uid)
+    rule = AccessRule.of(secret, sealed.namespace_uid)
     misfit = sealing.misfits(
-        sealed, namespace=secret.namespace, name=secret.name, keys=keys, rule=rule
+        sealed, namespace=secret.namespace, name=secret.name, keys=keys, rule=rule.digest()
     )
     if misfit:
         return Wait(
@@ -346,7 +347,10 @@ def commit(
 
 
 def targets(secret: DecentralizedSecret) -> tuple[str, ...]:
-    """The namespaces the spec asks the target Secret for: the secret's own, then access's."""
+    """The namespaces the spec asks the target Secret for: the secret's own, then access's;
+    none with delivery Pod (no Secret is written: recorded copies are deleted)."""
+    if secret.pod_delivery:
+        return ()
     access = secret.spec.access.namespaces if secret.spec.access else None
     return (secret.namespace, *(n for n in access or () if n != secret.namespace))
 
@@ -429,7 +433,9 @@ def accepted_rules(secret: DecentralizedSecret, namespace_uid: str | None) -> fr
     where the spec says now: none (dealt by the operator, or sealed before rules were
     bound), or the spec's target and access, sealed with this namespace's uid or offline
     without one. Anything else was sealed for a spec edited since."""
-    return frozenset({b"", sealing.rule_of(secret, None), sealing.rule_of(secret, namespace_uid)})
+    return frozenset(
+        {b"", AccessRule.of(secret, None).digest(), AccessRule.of(secret, namespace_uid).digest()}
+    )
 
 
 def materialize(

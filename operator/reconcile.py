@@ -31,7 +31,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names
+from kuorum.accessrule import AccessRule
 from kuorum.errors import KuorumError
+from kuorum.kube.nodeclient import NodeClient, NodeError, Source
 from kuorum.models import (
     Copy,
     DecentralizedSecret,
@@ -41,10 +43,9 @@ from kuorum.models import (
     SecretStatus,
 )
 from kuorum.operator import dealing, messages, plan
-from kuorum.operator.collect import Collected, Source, collect
+from kuorum.operator.collect import Collected, collect
 from kuorum.operator.kubeio import SOURCE_LABEL, KubeIO, TargetConflict
 from kuorum.operator.metrics import METRICS
-from kuorum.operator.nodeclient import NodeClient, NodeError
 from kuorum.placement import NodeView
 
 logger = logging.getLogger(__name__)
@@ -178,6 +179,8 @@ async def _distribute(
         return written, status, report
     done = plan.commit(secret, status, step, now)
     written = status = await _commit(op, body, secret, status, done)
+    if secret.pod_delivery and done.rotated:  # no Secret to write first: retire at once
+        await _destroy_older(op, secret, status, views)
     return written, status, None
 
 
@@ -323,6 +326,9 @@ async def _deal(
         if found is None:
             return plan.source_missing(secret)
         data = found
+    rule = None
+    if secret.pod_delivery:  # the nodes check every pod against the rule bound here
+        rule = AccessRule.of(secret, await op.kube.namespace_uid(secret.namespace))
     dealt = await asyncio.to_thread(
         dealing.deal,
         data,
@@ -332,6 +338,7 @@ async def _deal(
         threshold=secret.spec.threshold,
         nodes=step.nodes,
         dealer=op.dealer,
+        rule=rule,
     )
     return plan.Forward(step.nodes, dealt)
 
@@ -422,7 +429,8 @@ async def _write_secrets(
 async def _destroy_older(
     op: Operator, secret: DecentralizedSecret, status: SecretStatus, views: Mapping[str, NodeView]
 ) -> None:
-    """After a new version is materialized, erase the shares of older ones."""
+    """After a new version is materialized (or, with delivery Pod, committed), erase the
+    shares of older ones."""
     assert status.version is not None
     for node in status.nodes or ():
         view = views.get(node.name)

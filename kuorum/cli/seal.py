@@ -141,6 +141,13 @@ def register(subparsers: Any) -> None:
         help="do not bind the namespace's uid, e.g. for a namespace that the same GitOps "
         "sync creates (a namespace re-created under this name then receives the secret)",
     )
+    parser.add_argument(
+        "--delivery",
+        choices=("Secret", "Pod"),
+        default="Secret",
+        help="Pod: no Secret is written; each share node checks every consuming pod "
+        "against --access-* itself and the values exist only in that pod (default: Secret)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     parser.set_defaults(func=run)
 
@@ -194,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if access:
         spec["access"] = access
+    if args.delivery != "Secret":
+        spec["delivery"] = args.delivery
     sealed = seal(
         data,
         namespace=args.namespace,
@@ -215,21 +224,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rule(name: str, spec: Mapping[str, Any], uid: str | None) -> bytes:
-    """The access rule digest of ``spec``'s target and access, parsed as the operator will."""
-    from kuorum.models import Access, InvalidSpec, Target
-    from kuorum.sealing import rule_digest
+    """The access rule digest of ``spec``'s target, access and delivery, parsed as the
+    operator will."""
+    from kuorum.accessrule import AccessRule
+    from kuorum.models import Access, Delivery, InvalidSpec, Target
 
     try:
         target = Target.from_dict(spec.get("target", {}), where="spec.target")
         access = Access.from_dict(spec["access"], where="spec.access") if "access" in spec else None
     except InvalidSpec as error:
         raise UserError(str(error)) from None
-    return rule_digest(
-        target_name=target.name or name,
-        target_type=target.type,
-        access=access,
-        namespace_uid=uid,
-    )
+    delivery = Delivery(spec.get("delivery", Delivery.SECRET))
+    return AccessRule(target.name or name, target.type, access, uid, delivery).digest()
 
 
 def manifest(name: str, namespace: str, spec: Mapping[str, Any]) -> str:

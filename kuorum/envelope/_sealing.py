@@ -10,7 +10,7 @@ Encodings (version byte 0x01):
 
 - context: ``0x01 || field(namespace) || field(name) || u64(version) || u8(index)
   || field(recipient) || field(purpose)``; a context bound to an access rule (see
-  :func:`kuorum.sealing.rule_digest`) is ``0x02 ||`` the same ``|| field(rule)``, so
+  :meth:`kuorum.accessrule.AccessRule.digest`) is ``0x02 ||`` the same ``|| field(rule)``, so
   every share sealed before rules were bound still opens as it did;
 - sealed share: ``0x01 || u8(kem id: 1 X25519, 2 MLKEM768_X25519) || sender(32)
   || signature(64) || HPKE ciphertext (enc || AES-256-GCM(share) || tag)``;

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-from kuorum.names import POD_NAME_EXTRA
+from kuorum.names import POD_NAME_EXTRA, POD_UID_EXTRA
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Review:
     audiences: tuple[str, ...]
     pod: str | None = None
     """The pod a pod-bound token belongs to (its user-info extra ``POD_NAME_EXTRA``)."""
+    pod_uid: str | None = None
+    """That pod's uid (``POD_UID_EXTRA``)."""
 
 
 def review_token(api: client.ApiClient, token: str, audience: str) -> Review:
@@ -43,9 +45,11 @@ def review_token(api: client.ApiClient, token: str, audience: str) -> Review:
     authenticated = bool(status.authenticated) and audience in audiences
     extra = (user.extra if authenticated and user is not None else None) or {}
     pods = extra.get(POD_NAME_EXTRA) or []
+    uids = extra.get(POD_UID_EXTRA) or []
     return Review(
         authenticated=authenticated,
         username=user.username if authenticated and user is not None else None,
         audiences=audiences,
         pod=pods[0] if pods else None,
+        pod_uid=uids[0] if uids else None,
     )

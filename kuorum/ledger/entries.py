@@ -17,7 +17,7 @@ from typing import Any
 
 from kuorum.ledger.errors import EntryError
 from kuorum.ledger.merkle import leaf_hash
-from kuorum.models import is_dns_subdomain
+from kuorum.models import UID_PATTERN, is_dns_subdomain
 
 FORMAT_VERSION = 1
 """Version of the canonical encoding, written as field `v`."""
@@ -70,6 +70,10 @@ class Entry:
     """Share index (1..n) of this node in the dealing."""
     reason: str = ""
     """Why, in words a cluster operator can act on; never a secret value."""
+    pod: str | None = None
+    """``namespace/name`` of the pod a share was delivered to or refused for (delivery Pod)."""
+    pod_uid: str | None = None
+    """That pod's metadata.uid, so a pod re-created under the same name is another pod."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, EntryKind):
@@ -82,14 +86,24 @@ class Entry:
             value = getattr(self, field)
             if value is not None and not (isinstance(value, str) and is_dns_subdomain(value)):
                 raise EntryError(f"entry {field} {value!r} is not a Kubernetes object name")
+        if self.pod is not None:
+            namespace, _, name = self.pod.partition("/")
+            if not (is_dns_subdomain(namespace) and is_dns_subdomain(name)):
+                raise EntryError(f"entry pod {self.pod!r} is not namespace/name of a pod")
+        if self.pod_uid is not None and not _UID.fullmatch(self.pod_uid):
+            raise EntryError(f"entry pod_uid {self.pod_uid!r} is not a Kubernetes uid")
         for field, low in (("version", 0), ("index", 1)):
             value = getattr(self, field)
             if value is not None and (type(value) is not int or value < low):
                 raise EntryError(f"entry {field} {value!r} must be an integer >= {low}")
 
     def to_bytes(self) -> bytes:
-        """Canonical encoding: the bytes that become the Merkle leaf."""
+        """Canonical encoding: the bytes that become the Merkle leaf. The pod fields are
+        left out when unset, so entries written before they existed keep their bytes."""
         fields: dict[str, Any] = {f.name: getattr(self, f.name) for f in _FIELDS}
+        for optional in _OMITTED_WHEN_UNSET:
+            if fields[optional] is None:
+                del fields[optional]
         fields["kind"] = self.kind.value
         fields["time"] = _format_time(self.time)
         fields["v"] = FORMAT_VERSION
@@ -122,6 +136,8 @@ class Entry:
 
 
 _FIELDS = fields(Entry)
+_OMITTED_WHEN_UNSET = ("pod", "pod_uid")
+_UID = re.compile(UID_PATTERN)
 
 
 def _check_text(field: str, value: object, limit: int, *, required: bool) -> None:

@@ -75,6 +75,15 @@ class SecretType(StrEnum):
 
 DEFAULT_SECRET_TYPE: Final = SecretType.OPAQUE.value
 
+
+class Delivery(StrEnum):
+    """How values reach pods: a Kubernetes Secret the operator writes, or only the files
+    ``kuorum agent`` writes inside each pod that each node let have its share."""
+
+    SECRET = "Secret"  # noqa: S105 (a mode name)
+    POD = "Pod"
+
+
 KEY_LENGTH_MIN: Final = 1
 KEY_LENGTH_MAX: Final = 4096
 DEFAULT_KEY_LENGTH: Final = 32

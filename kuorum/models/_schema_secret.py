@@ -35,6 +35,7 @@ from kuorum.models._limits import (
     UID_MAX,
     UID_PATTERN,
     Charset,
+    Delivery,
     SecretType,
 )
 from kuorum.models._openapi import (
@@ -260,8 +261,16 @@ def _spec() -> Schema:
                     ),
                 },
             ),
+            "delivery": string(
+                "How values reach pods. Secret (default): the operator writes the target "
+                "Secret. Pod: no Secret is written; the webhook adds the kuorum agent to "
+                "each consuming pod, every share node checks that pod against spec.access "
+                "itself, and the values exist only in the pod's memory volume.",
+                enum=Delivery,
+            ),
             "access": obj(
-                "Who may consume the secret; enforced by the webhook when it admits a pod. "
+                "Who may consume the secret; enforced by the webhook when it admits a pod, "
+                "and with delivery Pod by every share node too. "
                 "Absent: pods of this namespace, any service account.",
                 {
                     "namespaces": array(

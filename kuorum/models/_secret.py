@@ -45,6 +45,7 @@ from kuorum.models._limits import (
     UID_MAX,
     UID_PATTERN,
     Charset,
+    Delivery,
     SecretType,
 )
 from kuorum.models._selector import LabelSelector
@@ -445,6 +446,7 @@ class DecentralizedSecretSpec:
     access: Access | None = None
     allow_single_custodian: bool = False
     """Threshold 1 means one node alone holds the whole key: allowed only when said so."""
+    delivery: Delivery = Delivery.SECRET
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "spec") -> DecentralizedSecretSpec:
@@ -461,6 +463,7 @@ class DecentralizedSecretSpec:
                 "rotation",
                 "target",
                 "access",
+                "delivery",
             ),
         )
         shares = read.integer(data, "shares", where, minimum=1, maximum=MAX_SHARES)
@@ -508,6 +511,9 @@ class DecentralizedSecretSpec:
             if read.present(data, "access")
             else None,
             allow_single_custodian=single,
+            delivery=read.choice(data, "delivery", where, Delivery)
+            if read.present(data, "delivery")
+            else Delivery.SECRET,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -526,6 +532,8 @@ class DecentralizedSecretSpec:
         out.update({k: v.to_dict() for k, v in optional.items() if v is not None})
         if self.allow_single_custodian:
             out["allowSingleCustodian"] = True
+        if self.delivery != Delivery.SECRET:
+            out["delivery"] = str(self.delivery)
         return out
 
 
@@ -558,6 +566,11 @@ class DecentralizedSecret:
             "metadata": {"name": self.name, "namespace": self.namespace},
             "spec": self.spec.to_dict(),
         }
+
+    @property
+    def pod_delivery(self) -> bool:
+        """Whether values reach pods only through ``kuorum agent`` (no Secret is written)."""
+        return self.spec.delivery == Delivery.POD
 
     @property
     def target_name(self) -> str:

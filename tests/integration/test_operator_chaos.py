@@ -25,10 +25,11 @@ from nodes import ShareNodes, public_keys, share_nodes_fixture  # noqa: F401
 from operators import NODE_FLAGS, OperatorProcess, apply_secret
 
 from kuorum import names
+from kuorum.accessrule import AccessRule
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import wait_until
 from kuorum.models import DEFAULT_SECRET_TYPE
-from kuorum.sealing import Recipient, rule_digest, seal
+from kuorum.sealing import Recipient, seal
 
 pytestmark = pytest.mark.integration
 TRIALS = 20
@@ -137,9 +138,7 @@ def _sealed_spec(
         threshold=2,
         recipients=recipients,
         sealer=ed25519.Ed25519PrivateKey.generate(),
-        rule=rule_digest(
-            target_name="sealed", target_type=DEFAULT_SECRET_TYPE, access=None, namespace_uid=None
-        ),
+        rule=AccessRule("sealed", DEFAULT_SECRET_TYPE, None, None).digest(),
     )
     return {"threshold": 2, "shares": 3, "source": {"sealed": sealed.to_dict()}}
 

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from kuorum.accessrule import AccessRule
 from kuorum.envelope import NodeKeys
 from kuorum.models import DEFAULT_SECRET_TYPE, Access, Sealed
 from kuorum.placement import NodeView
-from kuorum.sealing import Recipient, rule_digest, seal
+from kuorum.sealing import Recipient, seal
 
 
 def keyed_view(name: str, keys: NodeKeys, *, zone: str = "z", usable: bool = True) -> NodeView:
@@ -39,12 +40,7 @@ def sealed_to(
 ) -> Sealed:
     """``{"k": b"v"}`` of ns/db sealed as ``version`` to the nodes of ``keys``, for target
     Secret db (Opaque) and ``access``, as ``kuorum seal`` would."""
-    rule = rule_digest(
-        target_name="db",
-        target_type=DEFAULT_SECRET_TYPE,
-        access=access,
-        namespace_uid=namespace_uid,
-    )
+    rule = AccessRule("db", DEFAULT_SECRET_TYPE, access, namespace_uid).digest()
     return seal(
         {"k": b"v"},
         namespace="ns",

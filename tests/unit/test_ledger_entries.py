@@ -75,7 +75,10 @@ def test_round_trip(
 
 def test_entries_have_no_field_for_payloads() -> None:
     fields = {f.name for f in dataclasses.fields(Entry)}
-    assert fields == {"kind", "time", "actor", "namespace", "name", "version", "index", "reason"}
+    assert fields == {
+        *("kind", "time", "actor", "namespace", "name", "version", "index", "reason"),
+        *("pod", "pod_uid"),
+    }
     with pytest.raises(TypeError):
         Entry(EntryKind.SHARE_STORED, WHEN, OPERATOR, share=b"secret")  # type: ignore[call-arg]
 
@@ -148,3 +151,16 @@ def test_kinds_cover_every_event_the_design_asks_for() -> None:
         "node.started",
         "key.created",
     }
+
+
+def test_pod_fields_are_left_out_when_unset_so_older_leaves_keep_their_bytes() -> None:
+    plain = Entry(EntryKind.SHARE_RELEASED, WHEN, OPERATOR, "ns", "secret", 1, 2, "why")
+    assert b"pod" not in plain.to_bytes()
+    uid = "0f0e0d0c-0b0a-0908-0706-050403020100"
+    delivered = dataclasses.replace(plain, pod="ns/web-1", pod_uid=uid)
+    assert Entry.from_bytes(delivered.to_bytes()) == delivered
+    assert b'"pod":"ns/web-1"' in delivered.to_bytes()
+    with pytest.raises(EntryError):
+        dataclasses.replace(plain, pod="no-slash/")
+    with pytest.raises(EntryError):
+        dataclasses.replace(plain, pod_uid="not-a-uid")

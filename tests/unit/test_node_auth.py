@@ -10,6 +10,7 @@ import time
 import pytest
 from tokenkit import make_token
 
+from kuorum.jwt import token_claims
 from kuorum.kube.tokenreview import Review
 from kuorum.names import node_audience
 from kuorum.node.auth import (
@@ -17,7 +18,6 @@ from kuorum.node.auth import (
     REVIEWS_AT_ONCE,
     Refused,
     TokenAuthenticator,
-    token_claims,
 )
 
 OPERATOR = "system:serviceaccount:kuorum-system:kuorum-operator"

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from tokenkit import make_token
 
 from kuorum import sharing
+from kuorum.accessrule import AccessRule
 from kuorum.envelope import (
     EncryptionPrivateKey,
     NodeKeys,
@@ -41,6 +42,7 @@ from kuorum.ledger import (
 )
 from kuorum.ledger.cosignature import Cosigner
 from kuorum.ledger.witness import add_checkpoint_request
+from kuorum.models import Access, Delivery
 from kuorum.names import node_audience
 from kuorum.node.api import build_app
 from kuorum.node.auth import TokenAuthenticator
@@ -62,7 +64,13 @@ OPERATOR_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000)
 INTRUDER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="intruder")
 PEER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="node-b")
 TOKENS = {OPERATOR_TOKEN: OPERATOR, INTRUDER_TOKEN: INTRUDER, PEER_TOKEN: NODE_IDENTITY}
-PODS = {PEER_TOKEN: "node-b"}
+WEB_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="web")
+OTHER_TOKEN = make_token(aud=[AUDIENCE], exp=4_000_000_000, sub="other")
+WEB = "system:serviceaccount:team:web"
+WEB_UID = "11111111-2222-3333-4444-555555555555"
+TOKENS |= {WEB_TOKEN: WEB, OTHER_TOKEN: "system:serviceaccount:team:other"}
+PODS = {PEER_TOKEN: "node-b", WEB_TOKEN: "web-0", OTHER_TOKEN: "other-0"}
+POD_UIDS = {WEB_TOKEN: WEB_UID, OTHER_TOKEN: "66666666-7777-8888-9999-000000000000"}
 DEALER = ed25519.Ed25519PrivateKey.generate()
 
 
@@ -72,7 +80,8 @@ def b64(data: bytes) -> str:
 
 def review(token: str, audience: str) -> Review:
     user = TOKENS.get(token)
-    return Review(user is not None, user, (audience,) if user else (), PODS.get(token))
+    audiences = (audience,) if user else ()
+    return Review(user is not None, user, audiences, PODS.get(token), POD_UIDS.get(token))
 
 
 class Node:
@@ -130,10 +139,16 @@ def run_with_node(
 
 
 def dealing(
-    node: Node, version: int = 1, *, threshold: int = 2, shares: int = 3, rule: bytes = b""
+    node: Node,
+    version: int = 1,
+    *,
+    threshold: int = 2,
+    shares: int = 3,
+    access_rule: AccessRule | None = None,
 ) -> tuple[sharing.Dealing, dict[str, Any]]:
-    """A fresh dealing and the store body of share 1 for ``node`` (bound to ``rule``)."""
+    """A fresh dealing and the store body of share 1 for ``node`` (bound to ``access_rule``)."""
     dealt = sharing.split(sharing.new_data_key(), threshold, shares)
+    rule = access_rule.digest() if access_rule else b""
     context = ShareContext("team", "db", version, 1, NODE, "store", rule)
     sealed = seal_share(
         dealt.shares[0], recipient=node.keys.public().encryption, context=context, sender=DEALER
@@ -144,7 +159,7 @@ def dealing(
         "sealedShare": b64(sealed.to_bytes()),
         "commitments": b64(dealt.commitments.to_bytes()),
         "payload": b64(b"ciphertext"),
-        **({"rule": b64(rule)} if rule else {}),
+        **({"rule": b64(rule), "accessRule": access_rule.to_json()} if access_rule else {}),
     }
 
 
@@ -220,14 +235,20 @@ def test_store_release_destroy_round_trip(tmp_path: Path) -> None:
 def test_a_rule_bound_share_is_stored_under_its_rule_and_released_with_it(
     tmp_path: Path,
 ) -> None:
-    rule = bytes(range(32))
+    access_rule = AccessRule("db", "Opaque", Access(namespaces=("web",)), None)
+    rule = access_rule.digest()
 
     async def test(node: Node, client: TestClient[Any, Any]) -> None:
-        dealt, body = dealing(node, rule=rule)
-        unbound = {k: v for k, v in body.items() if k != "rule"}
+        dealt, body = dealing(node, access_rule=access_rule)
+        unbound = {k: v for k, v in body.items() if k not in ("rule", "accessRule")}
         refused = await client.put("/v1/shares/team/db/1", json=unbound, headers=OPERATOR_AUTH)
         assert refused.status == 400, "a share sealed with a rule does not open without it"
         assert "does not open with the key of node" in await refused.text()
+        other = AccessRule("db", "Opaque", Access(namespaces=("evil",)), None)
+        lying = body | {"accessRule": other.to_json()}
+        refused = await client.put("/v1/shares/team/db/1", json=lying, headers=OPERATOR_AUTH)
+        assert refused.status == 400, "a rule that is not the one sealed is refused"
+        assert "does not match the rule digest" in await refused.text()
         stored = await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
         assert stored.status == 200, await stored.text()
         ephemeral = EncryptionPrivateKey.generate(kem="X25519")
@@ -395,5 +416,96 @@ def test_only_a_peers_pod_submits_and_only_its_own_checkpoint(
         answer = await client.post("/v1/ledger/add-checkpoint", data=body, headers=headers)
         assert answer.status == status
         assert words in await answer.text()
+
+    run_with_node(tmp_path, test)
+
+
+POD_RULE = AccessRule("db", "Opaque", Access(service_accounts=("web",)), None, Delivery.POD)
+
+
+def _release_body(ephemeral: EncryptionPrivateKey) -> dict[str, str]:
+    public = ephemeral.public_key()
+    return {"recipientKey": b64(public.to_bytes()), "kem": public.kem, "reason": "deliver"}
+
+
+def test_a_pod_delivery_share_goes_to_the_pods_its_rule_allows_and_never_to_the_operator(
+    tmp_path: Path,
+) -> None:
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        dealt, body = dealing(node, access_rule=POD_RULE)
+        stored = await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
+        assert stored.status == 200, await stored.text()
+        ephemeral = EncryptionPrivateKey.generate(kem="X25519")
+
+        refused = await client.post(
+            "/v1/shares/team/db/1/release", headers=OPERATOR_AUTH, json=_release_body(ephemeral)
+        )
+        assert refused.status == 403, "the operator may not collect a delivery-Pod share"
+        assert "delivery Pod" in await refused.text()
+
+        web = {"Authorization": f"Bearer {WEB_TOKEN}"}
+        listed = await client.get("/v1/deliveries/team/db", headers=web)
+        assert (await listed.json()) == {"versions": [1]}
+        delivered = await client.post(
+            "/v1/deliveries/team/db/1", headers=web, json=_release_body(ephemeral)
+        )
+        assert delivered.status == 200, await delivered.text()
+        answer = await delivered.json()
+        share = open_share(
+            SealedShare.from_bytes(base64.b64decode(answer["sealedShare"])),
+            recipient=ephemeral,
+            context=ShareContext("team", "db", 1, 1, WEB, "release", POD_RULE.digest()),
+            sender=node.keys.public().signing,
+        )
+        assert share == dealt.shares[0]
+
+        entries = [Entry.from_bytes(e) for e in await ledger_entries(client)]
+        operator_refusal, release = entries[-2], entries[-1]
+        assert operator_refusal.kind == EntryKind.SHARE_REFUSED
+        assert operator_refusal.actor == OPERATOR
+        assert release.kind == EntryKind.SHARE_RELEASED
+        assert (release.actor, release.pod, release.pod_uid) == (WEB, "team/web-0", WEB_UID)
+        assert (release.namespace, release.name, release.version) == ("team", "db", 1)
+
+    run_with_node(tmp_path, test)
+
+
+def test_a_pod_the_rule_does_not_allow_is_refused_by_the_node_itself_and_logged(
+    tmp_path: Path,
+) -> None:
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        _, body = dealing(node, access_rule=POD_RULE)
+        await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
+        _, unbound = dealing(node, 2)  # delivery Secret: never to a pod
+        await client.put("/v1/shares/team/db/2", json=unbound, headers=OPERATOR_AUTH)
+        ephemeral = EncryptionPrivateKey.generate(kem="X25519")
+        other = {"Authorization": f"Bearer {OTHER_TOKEN}"}
+        listed = await client.get("/v1/deliveries/team/db", headers=other)
+        assert listed.status == 403
+        delivered = await client.post(
+            "/v1/deliveries/team/db/1", headers=other, json=_release_body(ephemeral)
+        )
+        assert delivered.status == 403
+        assert "team:other is not in spec.access.serviceAccounts" in await delivered.text()
+        web = {"Authorization": f"Bearer {WEB_TOKEN}"}
+        secret_mode = await client.post(
+            "/v1/deliveries/team/db/2", headers=web, json=_release_body(ephemeral)
+        )
+        assert secret_mode.status == 403, "a delivery-Secret version never goes to a pod"
+        assert (await (await client.get("/v1/deliveries/team/db", headers=web)).json()) == {
+            "versions": [1]
+        }
+        not_a_pod = await client.get("/v1/deliveries/team/db", headers=OPERATOR_AUTH)
+        assert not_a_pod.status == 403, "a token bound to no pod gets nothing"
+
+        entries = [Entry.from_bytes(e) for e in await ledger_entries(client)]
+        refusals = [e for e in entries if e.kind == EntryKind.SHARE_REFUSED]
+        assert [(e.pod, e.version) for e in refusals] == [
+            ("team/other-0", None),
+            ("team/other-0", 1),
+            ("team/web-0", 2),
+            (None, None),
+        ]
+        assert not [e for e in entries if e.kind == EntryKind.SHARE_RELEASED]
 
     run_with_node(tmp_path, test)

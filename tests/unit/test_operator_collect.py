@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from kuorum.kube.nodeclient import NodeClient, NodeError, Source
 from kuorum.nodeapi import Released
-from kuorum.operator.collect import Collected, Source, collect
-from kuorum.operator.nodeclient import NodeClient, NodeError
+from kuorum.operator.collect import Collected, collect
 
 
 class FakeNode:

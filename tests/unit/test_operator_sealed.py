@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from nodekit import keyed_view, sealed_to
 
+from kuorum.accessrule import AccessRule
 from kuorum.envelope import NodeKeys
 from kuorum.models import (
     Access,
@@ -27,7 +28,6 @@ from kuorum.models import (
 from kuorum.operator.collect import Collected
 from kuorum.operator.plan import Forward, Report, Wait, accepted_rules, forward, report
 from kuorum.placement import NodeView
-from kuorum.sealing import rule_of
 
 KEYS = {f"node-{i}": NodeKeys.generate(kem="X25519") for i in range(3)}
 
@@ -165,7 +165,7 @@ def test_a_sealed_source_for_a_re_created_namespace_is_refused() -> None:
     assert UID in refused.message and other in refused.message
     accepted = forward(secret, secret.spec.source.sealed, SecretStatus(), views(), None, UID)
     assert isinstance(accepted, Forward)
-    rule = rule_of(secret, UID)
+    rule = AccessRule.of(secret, UID).digest()
     assert {body.rule for body in accepted.dealt.bodies.values()} == {rule}, "sent with its rule"
 
 
@@ -179,4 +179,8 @@ def test_a_committed_version_sealed_for_another_rule_is_reported_not_written() -
     assert (ready.status, ready.reason) == ("False", "ResealRequired")
     assert "run kuorum seal again" in ready.message
     accepted = accepted_rules(secret, UID)
-    assert accepted == {b"", rule_of(secret, None), rule_of(secret, UID)}
+    assert accepted == {
+        b"",
+        AccessRule.of(secret, None).digest(),
+        AccessRule.of(secret, UID).digest(),
+    }

@@ -17,6 +17,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from kuorum import names, nodelock, sharing
+from kuorum.accessrule import AccessRule
 from kuorum.cli import main
 from kuorum.envelope import (
     EnvelopeError,
@@ -28,7 +29,7 @@ from kuorum.envelope import (
 )
 from kuorum.errors import UserError
 from kuorum.models import Access, DecentralizedSecret
-from kuorum.sealing import Recipient, misfits, rule_of, seal
+from kuorum.sealing import Recipient, misfits, seal
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 VALUES = {"password": b"correct horse battery staple", "token": b"\x00\xffbinary"}
@@ -85,7 +86,7 @@ def open_sealed(
     sealed = secret.spec.source.sealed
     assert sealed is not None
     name, namespace = secret.name, namespace or secret.namespace
-    rule = rule_of(secret, sealed.namespace_uid) if rule is None else rule
+    rule = AccessRule.of(secret, sealed.namespace_uid).digest() if rule is None else rule
     sender = ed25519.Ed25519PublicKey.from_public_bytes(sealed.sealer)
     commitments = sharing.Commitments.from_bytes(sealed.commitments)
     shares = []
@@ -213,7 +214,7 @@ def test_a_namespace_uid_given_offline_is_bound_and_shown(
     assert secret.spec.source.sealed.namespace_uid == uid
     assert open_sealed(secret, node_keys, 2) == {"k": b"v"}
     with pytest.raises(EnvelopeError):  # a namespace re-created under the name has another uid
-        open_sealed(secret, node_keys, 2, rule=rule_of(secret, None))
+        open_sealed(secret, node_keys, 2, rule=AccessRule.of(secret, None).digest())
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ share material.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -18,6 +19,7 @@ from kuorum import receipts
 from kuorum.errors import KuorumError
 from kuorum.kube.pinned import pinned_context
 from kuorum.nodeapi import (
+    Deliverable,
     Destroyed,
     HeldVersion,
     Released,
@@ -101,6 +103,19 @@ class NodeClient:
         )
         return self._parse(Released.from_json, answer)
 
+    async def deliveries(self, namespace: str, secret: str) -> list[int]:
+        """As a pod (its own token): the versions this node would deliver to that pod."""
+        answer = await self._call("GET", f"/v1/deliveries/{namespace}/{secret}")
+        return list(self._parse(Deliverable.from_json, answer).versions)
+
+    async def deliver(
+        self, namespace: str, secret: str, version: int, *, key: bytes, kem: str, reason: str
+    ) -> Released:
+        """As a pod: the share of a delivery-Pod ``version``, sealed to our ephemeral ``key``."""
+        request = ReleaseRequest(recipient_key=key, kem=kem, reason=reason)
+        path = f"/v1/deliveries/{namespace}/{secret}/{version}"
+        return self._parse(Released.from_json, await self._call("POST", path, request.to_json()))
+
     async def destroy(self, namespace: str, secret: str, version: int | None = None) -> list[int]:
         """Erase the shares of one version, or of every version when ``version`` is None."""
         path = f"/v1/shares/{namespace}/{secret}" + (f"/{version}" if version else "")
@@ -150,3 +165,11 @@ def _said(text: object) -> str:
     if not isinstance(text, str):
         return ""
     return "".join(c if c.isprintable() else " " for c in text[:NODE_TEXT])
+
+
+@dataclass(frozen=True)
+class Source:
+    """One node to ask for a share, with the signing key pinned for it."""
+
+    client: NodeClient
+    signing_key: bytes

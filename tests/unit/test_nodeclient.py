@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kuorum.operator.nodeclient import NODE_TEXT, _said
+from kuorum.kube.nodeclient import NODE_TEXT, _said
 
 
 def test_a_nodes_error_text_cannot_forge_log_lines_or_flood() -> None:
