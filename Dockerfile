@@ -21,6 +21,7 @@ COPY kuorum ./kuorum
 COPY node ./node
 COPY operator ./operator
 COPY webhook ./webhook
+COPY agent ./agent
 COPY crds ./crds
 RUN python -m pip wheel --wheel-dir /wheels . \
  && python -m venv /opt/kuorum \

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kuorum.cli.ledger",
     "kuorum.cli.nodes",
     "kuorum.webhook.command",
+    "kuorum.agent.command",
 )
 """Modules that contribute commands, in the order `kuorum --help` lists them."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPONENTS = ("node", "operator", "webhook")
+COMPONENTS = ("node", "operator", "webhook", "agent")
 KUBERNETES_IO = ("kubernetes", "kopf", "aiohttp", "httpx", "urllib.request", "socket")
 ABOVE_COMPONENTS = ("kuorum.devenv", "kuorum.cli", "kuorum.__main__")
 

@@ -13,7 +13,7 @@ import pytest
 from kuorum.cli import COMMAND_MODULES, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPONENTS = ("operator", "webhook", "node")
+COMPONENTS = ("operator", "webhook", "node", "agent")
 
 
 def test_the_standard_library_operator_module_wins_at_the_repository_root() -> None:
