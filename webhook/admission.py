@@ -11,10 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kuorum import policy
+from kuorum import names, policy
+from kuorum.agentconfig import AgentNode
+from kuorum.models import Delivery
 from kuorum.webhook import patch
-from kuorum.webhook.annotations import SecretRef, parse, requests_injection
-from kuorum.webhook.denials import AccessDenied, Denial, SecretMissing, SecretNotReady
+from kuorum.webhook.annotations import InjectionRequest, SecretRef, parse, requests_injection
+from kuorum.webhook.denials import (
+    AccessDenied,
+    AnnotationError,
+    Denial,
+    SecretMissing,
+    SecretNotReady,
+)
 from kuorum.webhook.registration import excluded_namespaces
 from kuorum.webhook.review import AdmissionRequest, allowed, denied
 from kuorum.webhook.secretview import SecretView
@@ -29,6 +37,25 @@ NOT_READY = (
     "the pod again"
 )
 INVALID = "{problem}; the secret cannot be injected until its spec is fixed"
+POD_ENV = (
+    "DecentralizedSecret {namespace}/{name} has spec.delivery Pod: its values exist only as "
+    "files the kuorum agent writes in the pod, never as environment variables; name it in "
+    f"{names.VOLUME_ANNOTATION} instead of {names.ENV_ANNOTATION}, and have the container "
+    "read the files"
+)
+POD_ITEMS = (
+    "DecentralizedSecret {namespace}/{name} has spec.delivery Pod: the agent writes every "
+    f"key; drop the (key, ...) list of its {names.VOLUME_ANNOTATION} entry"
+)
+NO_NODES = (
+    "DecentralizedSecret {namespace}/{name} has spec.delivery Pod but none of its share nodes "
+    "({nodes}) is registered as a ShareNode the webhook knows yet; create the pod again"
+)
+NO_AGENT_IMAGE = (
+    "DecentralizedSecret {namespace}/{name} has spec.delivery Pod but this webhook runs "
+    "without --agent-image, so it cannot add the kuorum agent; set webhook.agentImage (Helm) "
+    "or --agent-image"
+)
 FORBIDDEN = (
     "DecentralizedSecret {namespace}/{name} does not allow pods of namespace {pod_namespace} "
     "with service account {account}: {reason}; its owner can allow them in spec.access"
@@ -63,6 +90,10 @@ class Admission:
     lookup: Callable[[str, str], SecretView | None]
     excluded_namespaces: frozenset[str] = field(default=frozenset(excluded_namespaces()))
     """Never mutated (also excluded by the configuration's namespaceSelector)."""
+    nodes: Callable[[str], AgentNode | None] = lambda name: None
+    """The registration of a ShareNode by name (the watched cache), for delivery Pod."""
+    agent_image: str = ""
+    """The image of the ``kuorum agent`` sidecar (delivery Pod); empty: none can be added."""
 
     def decide(self, request: AdmissionRequest) -> Decision:
         """Answer ``request``; every Denial becomes a refusal with its code."""
@@ -78,18 +109,29 @@ class Admission:
         try:
             wanted = parse(metadata.get("annotations"))
             account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
-            targets = {
-                ref: self._target(ref, request.namespace, account) for ref in wanted.secrets()
+            views = {ref: self._target(ref, request.namespace, account) for ref in wanted.secrets()}
+            targets = {ref: view.target for ref, view in views.items()}
+            delivered = {
+                ref: self._delivered(ref, view, wanted)
+                for ref, view in views.items()
+                if view.delivery == Delivery.POD
             }
-            ops = patch.build(pod, wanted, targets, namespace=request.namespace)
+            ops = patch.build(
+                pod,
+                wanted,
+                targets,
+                namespace=request.namespace,
+                delivered=delivered,
+                agent_image=self.agent_image,
+            )
         except Denial as denial:
             return Decision(
                 denied(request.uid, denial.code, denial.message), Result.DENIED, denial.code
             )
         return Decision(allowed(request.uid, ops), Result.INJECTED if ops else Result.UNCHANGED)
 
-    def _target(self, ref: SecretRef, pod_namespace: str, account: str) -> str:
-        """Check the pod may use ``ref``; return the target Secret's name."""
+    def _target(self, ref: SecretRef, pod_namespace: str, account: str) -> SecretView:
+        """Check the pod may use ``ref``; return what the cache knows of it."""
         namespace, name = ref.resolve(pod_namespace)
         secret = self.lookup(namespace, name)
         if secret is None:
@@ -117,4 +159,20 @@ class Admission:
                     reason=decision.reason,
                 )
             )
-        return secret.target
+        return secret
+
+    def _delivered(
+        self, ref: SecretRef, secret: SecretView, wanted: InjectionRequest
+    ) -> list[AgentNode]:
+        """The nodes the agent asks for a delivery-Pod secret; refuse what cannot work."""
+        where = {"namespace": secret.namespace, "name": secret.name}
+        if any(source.secret == ref for source in wanted.env):
+            raise AnnotationError(POD_ENV.format(**where))
+        if any(source.secret == ref and source.items for source in wanted.volumes):
+            raise AnnotationError(POD_ITEMS.format(**where))
+        if not self.agent_image:
+            raise SecretNotReady(NO_AGENT_IMAGE.format(**where))
+        known = [node for node in map(self.nodes, secret.nodes) if node is not None]
+        if not known:
+            raise SecretNotReady(NO_NODES.format(nodes=", ".join(secret.nodes) or "none", **where))
+        return known

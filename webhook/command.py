@@ -97,6 +97,13 @@ def register(subparsers: Any) -> None:
         metavar="CN",
         help="with --client-ca: the certificate's common name must be one of these; repeatable",
     )
+    parser.add_argument(
+        "--agent-image",
+        default="",
+        metavar="IMAGE",
+        help="image of the kuorum agent sidecar added to pods that consume a secret with "
+        "spec.delivery Pod (the chart passes its own image); without it such pods are refused",
+    )
     parser.set_defaults(func=run)
 
 
@@ -137,6 +144,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         renew_check_seconds=args.renew_check_seconds,
         client_ca=args.client_ca,
         client_names=tuple(args.client_name),
+        agent_image=args.agent_image,
     )
 
 

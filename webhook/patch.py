@@ -18,7 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kuorum import names
+from kuorum.webhook import agent
 from kuorum.webhook.annotations import ALL, InjectionRequest, SecretRef, VolumeSource
+from kuorum.webhook.covers import covers
 from kuorum.webhook.denials import AnnotationError, ConflictError
 
 JsonPatch = list[dict[str, Any]]
@@ -37,7 +39,7 @@ CONFLICT = (
 )
 VOLUME_CONFLICT = (
     "pod already has a volume named {item!r} that differs from the one Kuorum injects "
-    "for DecentralizedSecret {secret}; rename the pod's volume"
+    "for {purpose}; rename the pod's volume"
 )
 
 
@@ -55,12 +57,16 @@ def build(
     targets: Mapping[SecretRef, str],
     *,
     namespace: str,
+    delivered: agent.Delivered | None = None,
+    agent_image: str = "",
 ) -> JsonPatch:
     """Return the ops that add what ``request`` asks for; ``[]`` when all is present.
 
     ``targets`` maps each named secret to the name of its target Secret in ``namespace``
-    (the pod's namespace).
+    (the pod's namespace); secrets in ``delivered`` (delivery Pod) have no Secret: their
+    volume is filled by the agent, which is added with ``agent_image``.
     """
+    delivered = delivered or {}
     spec = pod.get("spec") or {}
     patch: JsonPatch = []
     env, env_from = _env_entries(request, targets)
@@ -72,6 +78,8 @@ def build(
         containers: Sequence[Mapping[str, Any]] = spec.get(field) or []
         for index in _selected(containers, wanted, field):
             container = containers[index]
+            if container.get("name") == agent.CONTAINER:  # it mounts what it fills itself
+                continue
             path = f"/spec/{field}/{index}"
             label = str(container.get("name"))
             patch += _add_named(
@@ -88,9 +96,17 @@ def build(
                 "volume mount",
                 names.VOLUME_ANNOTATION,
             )
-    volumes = [_volume(source, targets, namespace) for source in request.volumes]
-    patch += _add_volumes(spec, volumes, request.volumes, namespace)
+    volumes = [_volume(source, targets, namespace, delivered) for source in request.volumes]
+    purposes = [f"DecentralizedSecret {s.secret.resolve(namespace)}" for s in request.volumes]
+    named = [(s, volume["name"]) for s, volume in zip(request.volumes, volumes, strict=True)]
+    sidecar = agent.sidecar(pod, named, delivered, namespace=namespace, image=agent_image)
+    if sidecar is not None:
+        volumes.append(sidecar.tokens)
+        purposes.append("the kuorum agent's tokens")
+    patch += _add_volumes(spec, volumes, purposes)
     patch += _mark(pod, request, namespace)
+    if sidecar is not None:
+        patch += agent.add_container(spec, sidecar.container)
     return patch
 
 
@@ -137,8 +153,13 @@ def _mount(source: VolumeSource, namespace: str) -> dict[str, Any]:
 
 
 def _volume(
-    source: VolumeSource, targets: Mapping[SecretRef, str], namespace: str
+    source: VolumeSource,
+    targets: Mapping[SecretRef, str],
+    namespace: str,
+    delivered: agent.Delivered,
 ) -> dict[str, Any]:
+    if source.secret in delivered:
+        return agent.memory_volume(volume_name(source.secret, namespace))
     secret: dict[str, Any] = {"secretName": targets[source.secret]}
     if source.items:
         secret["items"] = [{"key": item.key, "path": item.target} for item in source.items]
@@ -183,7 +204,7 @@ def _add_named(
         current = existing.get(entry["name"])
         if current is None:
             missing.append(entry)
-        elif not _same(current, entry):
+        elif not covers(current, entry):
             raise ConflictError(
                 CONFLICT.format(container=label, what=what, item=entry["name"], annotation=source)
             )
@@ -195,7 +216,7 @@ def _add_unique(
 ) -> JsonPatch:
     """Add entries that have no name (envFrom) unless an equal one is present."""
     existing = container.get(field) or []
-    missing = [entry for entry in wanted if not any(_same(e, entry) for e in existing)]
+    missing = [entry for entry in wanted if not any(covers(e, entry) for e in existing)]
     return _append(container, path, field, missing)
 
 
@@ -216,21 +237,16 @@ def _refuse_taken_paths(
 
 
 def _add_volumes(
-    spec: Mapping[str, Any],
-    volumes: list[dict[str, Any]],
-    sources: tuple[VolumeSource, ...],
-    namespace: str,
+    spec: Mapping[str, Any], volumes: list[dict[str, Any]], purposes: list[str]
 ) -> JsonPatch:
     existing = {volume.get("name"): volume for volume in spec.get("volumes") or []}
     missing = []
-    for volume, source in zip(volumes, sources, strict=True):
+    for volume, purpose in zip(volumes, purposes, strict=True):
         current = existing.get(volume["name"])
         if current is None:
             missing.append(volume)
-        elif not _same(current, volume):
-            raise ConflictError(
-                VOLUME_CONFLICT.format(item=volume["name"], secret=source.secret.resolve(namespace))
-            )
+        elif not covers(current, volume):
+            raise ConflictError(VOLUME_CONFLICT.format(item=volume["name"], purpose=purpose))
     return _append(spec, "/spec", "volumes", missing)
 
 
@@ -260,22 +276,3 @@ def _append(
     if parent.get(field) is None:
         return [{"op": "add", "path": f"{path}/{field}", "value": entries}]
     return [{"op": "add", "path": f"{path}/{field}/-", "value": entry} for entry in entries]
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    """Tell whether ``current`` holds everything ``wanted`` sets.
-
-    Fields the apiserver defaulted after our first answer (``defaultMode``...) are extra
-    in ``current`` and do not count as a difference.
-    """
-    if isinstance(wanted, Mapping):
-        return isinstance(current, Mapping) and all(
-            _same(current.get(key), value) for key, value in wanted.items()
-        )
-    if isinstance(wanted, list):
-        return (
-            isinstance(current, list)
-            and len(current) == len(wanted)
-            and all(_same(c, w) for c, w in zip(current, wanted, strict=True))
-        )
-    return bool(current == wanted)

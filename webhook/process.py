@@ -28,6 +28,7 @@ from kuorum.webhook import registration
 from kuorum.webhook.admission import Admission
 from kuorum.webhook.cache import SecretCache
 from kuorum.webhook.metrics import Metrics
+from kuorum.webhook.nodecache import NodeCache
 from kuorum.webhook.registration import CONFIGURATION_NAME
 from kuorum.webhook.repair import LABEL_SELECTOR, RepairWatch
 from kuorum.webhook.repair import MESSAGE as REPAIR_MESSAGE
@@ -65,6 +66,8 @@ class Settings:
     """Answer /mutate only to callers with a client certificate signed by this CA."""
     client_names: tuple[str, ...] = ()
     """With ``client_ca``: the common names accepted (empty: any the CA signed)."""
+    agent_image: str = ""
+    """Image of the ``kuorum agent`` sidecar for delivery Pod (empty: such pods refused)."""
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -73,19 +76,24 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     api = api_client(settings.kubeconfig)
     metrics = Metrics()
     cache = SecretCache()
+    nodes = NodeCache()
     metrics.cached_secrets.set_function(lambda: len(cache))
+    objects = partial(
+        client.CustomObjectsApi(api).list_cluster_custom_object, names.GROUP, names.VERSION
+    )
     watches = [
         Informer(
             what="DecentralizedSecrets",
-            list_call=partial(
-                client.CustomObjectsApi(api).list_cluster_custom_object,
-                names.GROUP,
-                names.VERSION,
-                names.SECRET_PLURAL,
-            ),
+            list_call=partial(objects, names.SECRET_PLURAL),
             on_list=cache.replace_all,
             on_event=cache.apply,
-        )
+        ),
+        Informer(
+            what="ShareNodes",
+            list_call=partial(objects, names.NODE_PLURAL),
+            on_list=nodes.replace_all,
+            on_event=nodes.apply,
+        ),
     ]
     excluded = frozenset(registration.excluded_namespaces(settings.namespace))
     repair = RepairWatch(partial(_report_uninjected, api), excluded)
@@ -127,7 +135,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         tasks.append(asyncio.create_task(_keep_renewing(tls, manager, settings)))
     metrics.certificate_expiry.set_function(lambda: tls.expires.timestamp() if tls.expires else 0.0)
     app = create_app(
-        Admission(cache.lookup, excluded_namespaces=excluded),
+        Admission(
+            cache.lookup,
+            excluded_namespaces=excluded,
+            nodes=nodes.lookup,
+            agent_image=settings.agent_image,
+        ),
         metrics,
         ready=lambda: cache.synced and tls.expires is not None,
         callers=callers,

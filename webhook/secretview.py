@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kuorum.models import Access, DecentralizedSecret, InvalidSpec, is_ready, ready_reason
+from kuorum.models import (
+    Access,
+    DecentralizedSecret,
+    Delivery,
+    InvalidSpec,
+    is_ready,
+    ready_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,10 @@ class SecretView:
     """Why the spec cannot be read (the apiserver's schema should prevent it); None if fine."""
     reason: str | None = None
     """The Ready condition's reason code (e.g. NotGranted); never its message."""
+    delivery: Delivery = Delivery.SECRET
+    nodes: tuple[str, ...] = ()
+    """The share nodes of the committed version (``status.nodes``): with delivery Pod, the
+    nodes a pod gets a token for."""
 
 
 def view(obj: Mapping[str, Any]) -> SecretView:
@@ -49,4 +60,18 @@ def view(obj: Mapping[str, Any]) -> SecretView:
         is_ready(obj),
         version,
         reason=ready_reason(obj),
+        delivery=resource.spec.delivery,
+        nodes=_nodes(obj),
+    )
+
+
+def _nodes(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    """``status.nodes[].name``, read from the raw object like :func:`is_ready`."""
+    status = obj.get("status")
+    nodes = status.get("nodes") if isinstance(status, Mapping) else None
+    listed = nodes if isinstance(nodes, list) else []
+    return tuple(
+        node["name"]
+        for node in listed
+        if isinstance(node, Mapping) and isinstance(node.get("name"), str)
     )

@@ -35,6 +35,10 @@ READY_TIMEOUT = 60.0
 PROCESS_NAME = "kuorum-webhook"
 TLS_SECRET = "kuorum-webhook-tls"  # noqa: S105 (a Secret's name)
 
+AGENT_IMAGE = "kuorum:local"
+"""The agent image the local webhook gives pods with delivery Pod (the local control plane
+runs no kubelet, so none is pulled: the tests run ``kuorum agent`` themselves)."""
+
 
 @dataclass
 class LocalWebhook:
@@ -90,6 +94,7 @@ class LocalWebhook:
             f"--listen=127.0.0.1:{self.port}",
             f"--kubeconfig={self.kubeconfig}",
             f"--namespace={names.SYSTEM_NAMESPACE}",
+            f"--agent-image={AGENT_IMAGE}",
         ]
         if self.self_managed:
             argv += [f"--tls-secret={TLS_SECRET}", "--tls-san=127.0.0.1"]

@@ -14,14 +14,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
+from webhooks import webhook_fixture  # noqa: F401
 
 from kuorum import names
-from kuorum.devenv import install
 from kuorum.devenv import webhook as local
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.pki import WEBHOOK_CLIENT
@@ -32,27 +31,6 @@ from kuorum.webhook import registration
 pytestmark = pytest.mark.integration
 
 SECRET_VALUE = "s3cr3t-value-that-must-never-reach-a-pod"
-
-
-@pytest.fixture(scope="module")
-def webhook(
-    control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[local.LocalWebhook]:
-    """A registered webhook process (files TLS), unregistered and stopped afterwards."""
-    api = control_plane.api_client()
-    install.grant_component(api, "webhook")
-    process = local.LocalWebhook(
-        tmp_path_factory.mktemp("webhook"),
-        control_plane.kubeconfig_for(names.SYSTEM_NAMESPACE, names.WEBHOOK_ACCOUNT),
-        client_ca=control_plane.pki.ca_cert,
-    )
-    process.start()
-    local.register(api, process.configuration())
-    try:
-        yield process
-    finally:
-        local.unregister(api)
-        process.stop()
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str, str]]] = {
     ],
     "webhook": [
         (CLUSTER, "kuorum.io", "decentralizedsecrets", "get list watch", ""),
+        (CLUSTER, "kuorum.io", "sharenodes", "get list watch", ""),
         (CLUSTER, "", "pods", "get list watch", ""),
         (CLUSTER, "", "events", "create patch", ""),
         (CLUSTER, "events.k8s.io", "events", "create patch", ""),

@@ -339,11 +339,17 @@ def test_threshold_above_replicas_is_refused() -> None:
 def test_network_policies(full_objects: list[dict[str, Any]]) -> None:
     node = find(full_objects, "NetworkPolicy", "kuorum-node")["spec"]
     allowed = [peer["podSelector"]["matchLabels"] for peer in node["ingress"][0]["from"]]
-    assert [labels["app.kubernetes.io/component"] for labels in allowed] == [
+    assert [labels.get("app.kubernetes.io/component") for labels in allowed] == [
         "operator",
         "node",
+        None,
         "ledger-auditor",
     ]
+    agents = node["ingress"][0]["from"][2]
+    assert agents == {
+        "namespaceSelector": {},
+        "podSelector": {"matchLabels": {names.INJECT_LABEL: "true"}},
+    }, "delivery Pod: the agent of a labelled pod reaches the nodes, which check its token"
     (extra,) = node["ingress"][1:]
     assert extra["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
@@ -381,11 +387,11 @@ def test_crds_come_from_the_one_source() -> None:
     assert {"decentralizedsecrets.kuorum.io", "sharenodes.kuorum.io"} <= set(by_name)
 
 
-def test_node_policy_admits_only_operator_and_peers_by_default() -> None:
+def test_node_policy_admits_only_operator_peers_and_agents_by_default() -> None:
     objects = render(sets=["networkPolicy.enabled=true", "helmTest.enabled=false"])
     node = find(objects, "NetworkPolicy", "kuorum-node")["spec"]
     (rule,) = node["ingress"]
-    assert len(rule["from"]) == 2
+    assert len(rule["from"]) == 3
     operator = find(objects, "NetworkPolicy", "kuorum-operator")["spec"]
     assert operator["ingress"] == [], "the operator serves nobody but metrics scrapes"
 

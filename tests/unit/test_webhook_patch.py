@@ -27,9 +27,10 @@ def apply(document: dict[str, Any], patch: list[dict[str, Any]]) -> dict[str, An
         target: Any = result
         for part in parents:
             target = target[int(part)] if isinstance(target, list) else target[part]
-        if isinstance(target, list):
-            assert last == "-"
+        if isinstance(target, list) and last == "-":
             target.append(op["value"])
+        elif isinstance(target, list):
+            target.insert(int(last), op["value"])
         else:
             target[last] = op["value"]
     return result

@@ -15,6 +15,8 @@ def dsec(
     ready: bool = True,
     target: str | None = None,
     access: dict[str, Any] | None = None,
+    delivery: str | None = None,
+    nodes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """A valid DecentralizedSecret with a status as the operator writes it."""
     spec: dict[str, Any] = {
@@ -26,11 +28,17 @@ def dsec(
         spec["target"] = {"name": target}
     if access is not None:
         spec["access"] = access
+    if delivery is not None:
+        spec["delivery"] = delivery
     status: dict[str, Any] = {
         "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]
     }
     if version is not None:
         status["version"] = version
+    if nodes:
+        status["nodes"] = [
+            {"name": node, "index": i, "state": "Stored"} for i, node in enumerate(nodes, 1)
+        ]
     return {
         "apiVersion": names.API_VERSION,
         "kind": names.SECRET_KIND,
