@@ -86,7 +86,13 @@ async def newest(
     listed = {source.client.name: versions for source, versions in listings}
     versions = sorted({v for found in listed.values() for v in found if v > above}, reverse=True)
     for version in versions:
-        asked = [s for s in sources if version in listed.get(s.client.name, ())]
+        asked = [s for s in sources if version in listed.get(s.client.name, {})]
+        needed = _threshold([listed[s.client.name][version] for s in asked])
+        if len(asked) < needed:  # asking would put releases on ledgers for nothing
+            problems.append(
+                f"version {version}: listed by {len(asked)} node(s), {needed} needed; not asked yet"
+            )
+            continue
         gathered = await _gather(
             asked,
             namespace=namespace,
@@ -100,6 +106,12 @@ async def newest(
     if not versions and not above:
         problems.append("no node lists a version it would deliver to this pod")
     return Outcome(None, tuple(problems))
+
+
+def _threshold(claimed: Sequence[int]) -> int:
+    """The threshold most nodes listing a version claim (the higher on a tie): one lying
+    node cannot make the agent ask the others for shares that cannot add up."""
+    return max(set(claimed), key=lambda t: (claimed.count(t), t))
 
 
 async def _gather(

@@ -182,16 +182,24 @@ def held_from_json(body: object) -> list[HeldVersion]:
 @dataclass(frozen=True)
 class Deliverable:
     """Answer of ``GET /v1/deliveries/{namespace}/{name}``: the versions this node would
-    deliver to the asking pod (its own check of the pod against each version's rule)."""
+    deliver to the asking pod (its own check of the pod against each version's rule), each
+    with its threshold, so the pod asks only for a version enough nodes list."""
 
-    versions: tuple[int, ...]
+    versions: Mapping[int, int]
+    """Threshold by version."""
 
     def to_json(self) -> Json:
-        return {"versions": list(self.versions)}
+        return {
+            "versions": [{"version": v, "threshold": t} for v, t in sorted(self.versions.items())]
+        }
 
     @classmethod
     def from_json(cls, body: object) -> Deliverable:
-        return cls(_versions(_object(body, "deliveries answer"), "versions"))
+        listed = _object(body, "deliveries answer").get("versions")
+        if not isinstance(listed, list):
+            raise WireError("field 'versions' must be a list")
+        entries = [_object(item, "versions[]") for item in listed]
+        return cls({_field(e, "version", int): _field(e, "threshold", int) for e in entries})
 
 
 @dataclass(frozen=True)

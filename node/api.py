@@ -189,7 +189,7 @@ async def list_deliveries(request: web.Request) -> web.StreamResponse:
     )
     pod = await _pod(request, namespace, name)
     versions = await request.app[CUSTODY].deliverable(namespace, name, pod)
-    return web.json_response(nodeapi.Deliverable(tuple(versions)).to_json())
+    return web.json_response(nodeapi.Deliverable(versions).to_json())
 
 
 async def deliver_share(request: web.Request) -> web.StreamResponse:

@@ -335,14 +335,13 @@ class Custody:
         why = f"delivered to {pod}: {decision.reason}"
         return await self._send(slot, held, recipient, actor, why, pod)
 
-    async def deliverable(self, namespace: str, name: str, pod: PodIdentity) -> list[int]:
-        """The versions of ``namespace/name`` this node would deliver to ``pod``; a pod it
-        holds Pod-delivery shares for but allows none of is refused, and logged."""
+    async def deliverable(self, namespace: str, name: str, pod: PodIdentity) -> dict[int, int]:
+        """The versions of ``namespace/name`` this node would deliver to ``pod`` (with
+        their thresholds); a pod it holds shares for but allows none of is refused, and
+        logged."""
         shares = await self._write(self._storage.shares, namespace, name)
-        decisions = [
-            (held.version, self._may_receive(namespace, name, held, pod)) for held in shares
-        ]
-        allowed = [version for version, decision in decisions if decision]
+        decisions = [(held, self._may_receive(namespace, name, held, pod)) for held in shares]
+        allowed = {held.version: held.threshold for held, decision in decisions if decision}
         if decisions and not allowed:
             reason = decisions[-1][1].reason
             await self.refuse(

@@ -53,8 +53,8 @@ NO_NODES = (
 )
 NO_AGENT_IMAGE = (
     "DecentralizedSecret {namespace}/{name} has spec.delivery Pod but this webhook runs "
-    "without --agent-image, so it cannot add the kuorum agent; set webhook.agentImage (Helm) "
-    "or --agent-image"
+    "without --agent-image, so it cannot add the kuorum agent; start it with --agent-image "
+    "(the Helm chart passes its own image)"
 )
 FORBIDDEN = (
     "DecentralizedSecret {namespace}/{name} does not allow pods of namespace {pod_namespace} "

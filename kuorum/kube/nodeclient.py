@@ -9,7 +9,7 @@ share material.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -103,10 +103,10 @@ class NodeClient:
         )
         return self._parse(Released.from_json, answer)
 
-    async def deliveries(self, namespace: str, secret: str) -> list[int]:
+    async def deliveries(self, namespace: str, secret: str) -> Mapping[int, int]:
         """As a pod (its own token): the versions this node would deliver to that pod."""
         answer = await self._call("GET", f"/v1/deliveries/{namespace}/{secret}")
-        return list(self._parse(Deliverable.from_json, answer).versions)
+        return self._parse(Deliverable.from_json, answer).versions
 
     async def deliver(
         self, namespace: str, secret: str, version: int, *, key: bytes, kem: str, reason: str

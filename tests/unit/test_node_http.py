@@ -445,7 +445,7 @@ def test_a_pod_delivery_share_goes_to_the_pods_its_rule_allows_and_never_to_the_
 
         web = {"Authorization": f"Bearer {WEB_TOKEN}"}
         listed = await client.get("/v1/deliveries/team/db", headers=web)
-        assert (await listed.json()) == {"versions": [1]}
+        assert (await listed.json()) == {"versions": [{"version": 1, "threshold": 2}]}
         delivered = await client.post(
             "/v1/deliveries/team/db/1", headers=web, json=_release_body(ephemeral)
         )
@@ -492,9 +492,8 @@ def test_a_pod_the_rule_does_not_allow_is_refused_by_the_node_itself_and_logged(
             "/v1/deliveries/team/db/2", headers=web, json=_release_body(ephemeral)
         )
         assert secret_mode.status == 403, "a delivery-Secret version never goes to a pod"
-        assert (await (await client.get("/v1/deliveries/team/db", headers=web)).json()) == {
-            "versions": [1]
-        }
+        listed = await (await client.get("/v1/deliveries/team/db", headers=web)).json()
+        assert listed == {"versions": [{"version": 1, "threshold": 2}]}
         not_a_pod = await client.get("/v1/deliveries/team/db", headers=OPERATOR_AUTH)
         assert not_a_pod.status == 403, "a token bound to no pod gets nothing"
 
