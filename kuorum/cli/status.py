@@ -1,14 +1,15 @@
 """``kuorum status NAME [-n NAMESPACE]``: one screen on a DecentralizedSecret.
 
 Everything shown comes from the secret's status and the ShareNodes' status: versions,
-nodes and their state, shares reachable, last collection, bad shares, ledger sizes.
+nodes and their state, shares reachable, last collection, bad shares, ledger sizes; with
+delivery Pod also which pods received which version, read from the nodes' ledgers.
 Nothing here can show a value: the command never reads the materialized Secret.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,24 @@ def run(args: argparse.Namespace) -> int:
             f"no DecentralizedSecret {args.namespace}/{args.name}; "
             f"list them with: kubectl get dsec -n {args.namespace}"
         )
-    nodes = list_share_nodes(api)
-    print(render(obj, {n["metadata"]["name"]: n for n in nodes}))
+    nodes = {n["metadata"]["name"]: n for n in list_share_nodes(api)}
+    ledgers = None
+    if (obj.get("spec") or {}).get("delivery") == "Pod":
+        from kuorum.cli.ledger import collect
+
+        chosen = [n["name"] for n in (obj.get("status") or {}).get("nodes") or []]
+        ledgers = {e.name: e.entries for e in collect([nodes[n] for n in chosen if n in nodes])}
+    print(render(obj, nodes, ledgers))
     return 0 if is_ready(obj) else 1
 
 
-def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) -> str:
-    """The screen for one DecentralizedSecret object and the ShareNodes by name."""
+def render(
+    obj: Mapping[str, Any],
+    sharenodes: Mapping[str, Mapping[str, Any]],
+    ledgers: Mapping[str, Sequence[bytes]] | None = None,
+) -> str:
+    """The screen for one DecentralizedSecret object and the ShareNodes by name (and,
+    with delivery Pod, the entries of its nodes' ledgers by node)."""
     meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
     chosen = status.get("nodes") or []
     lines = [
@@ -77,7 +89,36 @@ def render(obj: Mapping[str, Any], sharenodes: Mapping[str, Mapping[str, Any]]) 
     if bad:
         lines += ["", "  bad shares"]
         lines += [f"    {b['node']} (version {b['version']}) at {b['time']}" for b in bad]
+    if ledgers is not None:
+        lines += ["", "  deliveries (from the nodes' ledgers)"]
+        found = deliveries(ledgers, meta["namespace"], meta["name"])
+        lines += [
+            f"    version {version}  {pod} (uid {uid}, {actor})  from {', '.join(sorted(by))}"
+            for (version, pod, uid, actor), by in sorted(found.items())
+        ] or ["    none yet"]
     return "\n".join(lines)
+
+
+def deliveries(
+    ledgers: Mapping[str, Sequence[bytes]], namespace: str, name: str
+) -> dict[tuple[int, str, str, str], set[str]]:
+    """Which nodes released which version to which pod: ``(version, pod, uid, actor)`` to
+    the node names, from each node's ``share.released`` entries that name a pod."""
+    from kuorum.ledger import Entry, EntryKind
+
+    found: dict[tuple[int, str, str, str], set[str]] = {}
+    for node, bodies in ledgers.items():
+        for body in bodies:
+            entry = Entry.from_bytes(body)
+            if (
+                entry.kind == EntryKind.SHARE_RELEASED
+                and (entry.namespace, entry.name) == (namespace, name)
+                and entry.pod is not None
+                and entry.version is not None
+            ):
+                key = (entry.version, entry.pod, entry.pod_uid or "-", entry.actor)
+                found.setdefault(key, set()).add(node)
+    return found
 
 
 def _source(source: Mapping[str, Any]) -> str:

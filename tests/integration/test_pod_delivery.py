@@ -10,6 +10,7 @@ pointing only its directories at a scratch path. Every node checks the pod itsel
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -21,7 +22,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from kubernetes import client
-from nodes import ShareNodes, ledger_entries, public_keys, share_nodes_fixture  # noqa: F401
+from nodes import (  # noqa: F401
+    ShareNodes,
+    ledger_entries,
+    public_keys,
+    release,
+    share_nodes_fixture,
+)
 from operators import (  # noqa: F401
     NODE_FLAGS,
     OperatorProcess,
@@ -99,8 +106,14 @@ def _pod(plane: ControlPlane, namespace: str, name: str, account: str, *, label:
         },
         "spec": {
             "serviceAccountName": account,
+            "restartPolicy": "Never",
             "containers": [
-                {"name": "app", "image": "busybox", "command": ["cat", "/etc/db/password"]}
+                {
+                    "name": "app",
+                    "image": "busybox",
+                    "imagePullPolicy": "Never",
+                    "command": ["sha256sum", "/etc/db/password"],
+                }
             ],
         },
     }
@@ -214,6 +227,14 @@ def test_the_values_reach_only_the_pod_the_rule_allows_and_every_node_checks_it(
     assert {e.pod for e in delivered} == {f"{namespace}/web-0"}
     assert {e.pod_uid for e in delivered} == {pod.metadata.uid}
     assert {e.version for e in delivered} == {1, 2}
+    status = subprocess.run(
+        [sys.executable, "-m", "kuorum", "status", "db", "-n", namespace],
+        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert f"version 2  {namespace}/web-0 (uid {pod.metadata.uid}" in status.stdout, status
     assert not [
         e
         for e in _entries(share_nodes)
@@ -250,6 +271,19 @@ def test_a_pod_the_rule_does_not_allow_is_refused_by_every_node_and_a_replayed_t
     assert all("other is not in spec.access.serviceAccounts" in e.reason for e in refusals)
     assert all(n in log for n in nodes), "every refusing node is named"
 
+    # the operator's own token: every node refuses to release a delivery-Pod share to it
+    for node in share_nodes.nodes:
+        refused, share = release(
+            node,
+            public_keys(control_plane, node),
+            node.operator_token,
+            namespace=namespace,
+            name="db",
+            version=1,
+        )
+        assert refused.status == 403 and share is None
+        assert b"delivery Pod" in refused.body
+
     # node-1 replays the web pod's token for node-1 to node-2: refused, it is not for node-2
     stolen = _tokens(control_plane, web, [nodes[1]], tmp_path / "stolen") / nodes[1]
     answer = share_nodes.nodes[2].request(
@@ -273,3 +307,34 @@ def _etcd_holds_no_value(plane: ControlPlane) -> None:
     assert len(stored) > 100, "the whole keyspace was read"
     for values in VALUES.values():
         assert not any(values["password"] in blob for blob in stored)
+
+
+def test_a_real_pod_reads_its_delivered_file(
+    control_plane: ControlPlane,
+    share_nodes: ShareNodes,
+    operator: OperatorProcess,
+    webhook: local.LocalWebhook,
+    namespace: str,
+) -> None:
+    """On a control plane with a real kubelet node, the pod's own container prints a digest
+    of the file the agent delivered; elsewhere this skips, naming what is missing."""
+    core = client.CoreV1Api(control_plane.api_client())
+    ready = [
+        n.metadata.name
+        for n in core.list_node().items
+        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or ())
+    ]
+    if not ready:
+        pytest.skip("no Ready kubelet Node in this control plane: nothing runs pods here")
+    share_nodes.start(3, extra=NODE_FLAGS)
+    _ready(control_plane, share_nodes, operator, namespace)
+    pod = _pod(control_plane, namespace, "web-0", "web", label=True)
+    digest = hashlib.sha256(VALUES[1]["password"]).hexdigest()
+
+    def printed() -> bool:
+        phase = core.read_namespaced_pod(pod.metadata.name, namespace).status.phase
+        return phase == "Succeeded"
+
+    wait_until(printed, timeout=180, what="the pod to run and read its file")
+    log = core.read_namespaced_pod_log(pod.metadata.name, namespace, container="app")
+    assert digest in log

@@ -68,3 +68,32 @@ def test_the_source_is_named_without_any_material() -> None:
         screen = render(dict(SECRET, spec={"threshold": 2, "shares": 3, "source": source}), {})
         assert f"source             {expected}" in screen
         assert "UEFZTE9BRA==" not in screen
+
+
+def test_with_delivery_pod_the_screen_shows_which_pod_got_which_version_from_whom() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from kuorum.ledger import Entry, EntryKind
+
+    uid = "0f0e0d0c-0b0a-0908-0706-050403020100"
+
+    def released(version: int, pod: str | None, name: str = "db") -> bytes:
+        when = datetime(2026, 12, 3, tzinfo=UTC)
+        actor = "system:serviceaccount:shop:web"
+        entry = Entry(EntryKind.SHARE_RELEASED, when, actor, "shop", name, version, 1, "why")
+        if pod is not None:
+            entry = replace(entry, pod=pod, pod_uid=uid)
+        return entry.to_bytes()
+
+    ledgers = {
+        "n-0": [released(1, "shop/web-0"), released(2, "shop/web-0"), released(1, None)],
+        "n-1": [released(1, "shop/web-0"), released(1, "shop/web-0", name="other")],
+    }
+    screen = render(SECRET, NODES, ledgers)
+    actor = "system:serviceaccount:shop:web"
+    assert f"version 1  shop/web-0 (uid {uid}, {actor})  from n-0, n-1" in screen
+    assert f"version 2  shop/web-0 (uid {uid}, {actor})  from n-0" in screen
+    assert screen.count("shop/web-0") == 2, "the operator's release and other secrets are not"
+    assert "none yet" in render(SECRET, NODES, {"n-0": []})
+    assert "deliveries" not in render(SECRET, NODES)
