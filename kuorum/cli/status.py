@@ -91,10 +91,10 @@ def render(
         lines += [f"    {b['node']} (version {b['version']}) at {b['time']}" for b in bad]
     if ledgers is not None:
         lines += ["", "  deliveries (from the nodes' ledgers)"]
-        found = deliveries(ledgers, meta["namespace"], meta["name"])
+        delivered = deliveries(ledgers, meta["namespace"], meta["name"])
         lines += [
             f"    version {version}  {pod} (uid {uid}, {actor})  from {', '.join(sorted(by))}"
-            for (version, pod, uid, actor), by in sorted(found.items())
+            for (version, pod, uid, actor), by in sorted(delivered.items())
         ] or ["    none yet"]
     return "\n".join(lines)
 
