@@ -29,6 +29,17 @@ DELIVERY_ROOT = "/var/run/kuorum/secrets"
 TOKEN_SECONDS = 600
 """Life of each projected token (the minimum the apiserver allows); the kubelet renews it."""
 
+RESTRICTED: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""The agent's own securityContext: the Pod Security Standard "restricted" holds for it
+whatever the pod sets, so a namespace that enforces it still admits the pod (the image
+runs as UID 65532)."""
+
 Delivered = Mapping[SecretRef, Sequence[AgentNode]]
 """The delivery-Pod secrets a pod asked for, with the nodes their shares are on."""
 
@@ -92,11 +103,7 @@ def _container(config: AgentConfig, volumes: Sequence[str], image: str) -> dict[
             "failureThreshold": 300,
         },
         "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "128Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": RESTRICTED,
     }
 
 

@@ -55,6 +55,13 @@ from kuorum.webhook.agent import CONTAINER
 pytestmark = pytest.mark.integration
 
 ACCESS = {"serviceAccounts": ["web"]}
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 VALUES = {1: {"password": b"pod-only-v1-" + uuid.uuid4().hex.encode()}}
 VALUES[2] = {"password": b"pod-only-v2-" + uuid.uuid4().hex.encode()}
 
@@ -113,6 +120,7 @@ def _pod(plane: ControlPlane, namespace: str, name: str, account: str, *, label:
                     "image": "busybox",
                     "imagePullPolicy": "Never",
                     "command": ["sha256sum", "/etc/db/password"],
+                    "securityContext": RESTRICTED,  # per container: the agent must be too
                 }
             ],
         },
@@ -185,6 +193,9 @@ def test_the_values_reach_only_the_pod_the_rule_allows_and_every_node_checks_it(
     namespace: str,
     tmp_path: Path,
 ) -> None:
+    client.CoreV1Api(control_plane.api_client()).patch_namespace(
+        namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    )  # the injected agent keeps a pod "restricted" that was
     share_nodes.start(2, extra=NODE_FLAGS)
     (liar,) = share_nodes.start(1, extra=[*NODE_FLAGS, "--unsafe-corrupt-releases"])
     _ready(control_plane, share_nodes, operator, namespace)

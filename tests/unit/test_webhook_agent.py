@@ -51,6 +51,10 @@ def test_a_pod_mode_volume_is_memory_filled_by_the_agent_with_one_token_per_node
     agent = spec["initContainers"][0]
     assert agent["name"] == CONTAINER and agent["restartPolicy"] == "Always"
     assert agent["image"] == IMAGE and agent["args"] == ["agent"]
+    context = agent["securityContext"]  # Pod Security "restricted", container by container
+    assert context["runAsNonRoot"] and not context["allowPrivilegeEscalation"]
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
     (volume,) = [v for v in spec["volumes"] if "emptyDir" in v]
     assert volume["emptyDir"]["medium"] == "Memory"
     assert not [v for v in spec["volumes"] if "secret" in v], "no Secret exists to mount"
