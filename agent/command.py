@@ -34,9 +34,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--interval",
         type=float,
-        default=30.0,
+        default=300.0,
         metavar="SECONDS",
-        help="how often to ask the nodes for a newer version (default 30)",
+        help="longest wait between two looks at the nodes (default 300): each node holds "
+        "the agent's request until it stores a newer version, so rotations arrive at once",
     )
     parser.set_defaults(func=run)
 

@@ -15,7 +15,7 @@ What is reported names nodes and versions only, never a value, share, key or tok
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -52,6 +52,8 @@ class Outcome:
     gathered: Gathered | None
     problems: tuple[str, ...]
     """One sentence each, naming the node (or the version) that fell short."""
+    listed: Mapping[str, int] = field(default_factory=dict)
+    """The newest version each node that answered listed (what it is watched past)."""
 
 
 @dataclass
@@ -84,6 +86,7 @@ async def newest(
     problems: list[str] = []
     listings = await _each(sources, lambda s: s.client.deliveries(namespace, name), problems)
     listed = {source.client.name: versions for source, versions in listings}
+    newest_listed = {node: max(versions, default=0) for node, versions in listed.items()}
     versions = sorted({v for found in listed.values() for v in found if v > above}, reverse=True)
     for version in versions:
         asked = [s for s in sources if version in listed.get(s.client.name, {})]
@@ -102,10 +105,10 @@ async def newest(
             problems=problems,
         )
         if gathered is not None:
-            return Outcome(gathered, tuple(problems))
+            return Outcome(gathered, tuple(problems), newest_listed)
     if not versions and not above:
         problems.append("no node lists a version it would deliver to this pod")
-    return Outcome(None, tuple(problems))
+    return Outcome(None, tuple(problems), newest_listed)
 
 
 def _threshold(claimed: Sequence[int]) -> int:

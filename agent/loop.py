@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 
@@ -40,6 +40,8 @@ class Deliverer:
         self.identity = identity
         self.version = 0
         """The version the files hold; 0 before the first delivery."""
+        self.listed: dict[str, int] = {}
+        """The newest version each node listed last time: each is watched past its own."""
 
     async def refresh(self) -> bool:
         """Deliver the newest version above the one held; True if the files hold one.
@@ -56,6 +58,7 @@ class Deliverer:
             above=self.version,
         )
         problems = list(outcome.problems)
+        self.listed = dict(outcome.listed)
         gathered, held = outcome.gathered, self.version
         if gathered is not None:
             try:
@@ -80,6 +83,62 @@ class Deliverer:
         elif problems:
             log.error("%s not delivered: %s", secret.ref, said)
         return self.version > 0
+
+    async def changed(self, interval: float) -> None:
+        """Return once a node lists a newer version than it did, or after ``interval``.
+
+        Each node is asked to hold the request until it has one (a long poll of at most
+        ``interval`` seconds): a rotation reaches the pod as soon as it is stored, and an
+        idle pod costs one request per node per interval. A node that fails is not
+        retried before the interval is over.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + interval
+        wait = int(interval)
+        if wait >= 1:
+            secret = self.secret
+            polls = {
+                asyncio.create_task(
+                    s.client.deliveries(
+                        secret.namespace,
+                        secret.name,
+                        after=self.listed.get(s.client.name, self.version),
+                        wait=wait,
+                    )
+                ): s.client.name
+                for s in self.sources
+            }
+            try:
+                if await _any_newer(polls, self.listed, self.version, deadline):
+                    return
+            finally:
+                for task in polls:
+                    task.cancel()
+        await asyncio.sleep(max(deadline - loop.time(), 0))
+
+
+async def _any_newer(
+    polls: dict[asyncio.Task[Mapping[int, int]], str],
+    listed: Mapping[str, int],
+    held: int,
+    deadline: float,
+) -> bool:
+    """Whether a poll answers, before ``deadline``, with a version above what its node
+    listed before (failed polls count as no news)."""
+    loop = asyncio.get_running_loop()
+    pending = set(polls)
+    while pending:
+        done, pending = await asyncio.wait(
+            pending, timeout=max(deadline - loop.time(), 0), return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            return False
+        for task in done:
+            if task.exception() is None and max(task.result(), default=0) > listed.get(
+                polls[task], held
+            ):
+                return True
+    return False
 
 
 async def serve(
@@ -113,9 +172,15 @@ async def _deliver(config: AgentConfig, *, once: bool, interval: float) -> int:
         if not all(await asyncio.gather(*(d.refresh() for d in deliverers))):
             return 1
         while not once:
-            await asyncio.sleep(interval)
-            await asyncio.gather(*(d.refresh() for d in deliverers))
+            await asyncio.gather(*(_watch(d, interval) for d in deliverers))
     return 0
+
+
+async def _watch(deliverer: Deliverer, interval: float) -> None:
+    """Refresh one secret whenever its nodes have news (or every ``interval``), forever."""
+    while True:
+        await deliverer.changed(interval)
+        await deliverer.refresh()
 
 
 def _sources(session: aiohttp.ClientSession, secret: AgentSecret, tokens: str) -> list[Source]:

@@ -27,6 +27,10 @@ from kuorum.node.witness import WitnessServer
 
 log = logging.getLogger("kuorum.node.api")
 
+MAX_WAIT = 300
+"""Longest a delivery listing waits for a newer version (``?wait=``), in seconds: an idle
+agent costs one request, one TokenReview, per node every few minutes."""
+
 MAX_BODY = 4 * 1024 * 1024
 """Largest request body: a sealed share plus commitments plus an encrypted payload."""
 
@@ -188,7 +192,14 @@ async def list_deliveries(request: web.Request) -> web.StreamResponse:
         request.match_info["namespace"], request.match_info["name"]
     )
     pod = await _pod(request, namespace, name)
-    versions = await request.app[CUSTODY].deliverable(namespace, name, pod)
+    query = request.query
+    after = requests.int_query(query, "after") if "after" in query else None
+    wait = min(requests.int_query(query, "wait"), MAX_WAIT) if "wait" in query else 0
+    custody = request.app[CUSTODY]
+    if after is not None and wait:  # long poll: answer when a newer version is here
+        versions = await custody.newer(namespace, name, pod, after, wait)
+    else:
+        versions = await custody.deliverable(namespace, name, pod)
     return web.json_response(nodeapi.Deliverable(versions).to_json())
 
 
@@ -284,6 +295,10 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def _stop_waiting(app: web.Application) -> None:
+    await app[CUSTODY].stop_waiting()
+
+
 def build_app(
     *,
     custody: Custody,
@@ -301,6 +316,7 @@ def build_app(
         metrics_,
         ready,
     )
+    app.on_shutdown.append(_stop_waiting)
     shares = "/v1/shares/{namespace}/{name}"
     app.router.add_put(shares + "/{version}", put_share)
     app.router.add_get(shares, list_shares)

@@ -15,6 +15,7 @@ Order of effects, the promises of the API:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections import OrderedDict
@@ -93,6 +94,10 @@ class Custody:
         self._proofs: OrderedDict[tuple[str, int, int], list[bytes]] = OrderedDict()
         self._proving = asyncio.Semaphore(PROOFS_AT_ONCE)
         self._unsafe_corrupt_releases = unsafe_corrupt_releases
+        self._stored = asyncio.Condition()
+        self._stores: dict[tuple[str, str], int] = {}
+        """Stores so far per secret: a long-polling agent waits for its count to move."""
+        self._closing = False
 
     @property
     def ledger_size(self) -> int:
@@ -156,7 +161,12 @@ class Custody:
         except (BadRequest, InvalidShare) as error:
             await self.refuse(action="store", slot=slot, actor=actor, reason=str(error))
             raise
-        return await self._write(self._store_locked, slot, body, digest, actor, sender)
+        answer = await self._write(self._store_locked, slot, body, digest, actor, sender)
+        async with self._stored:
+            key = (slot.namespace, slot.name)
+            self._stores[key] = self._stores.get(key, 0) + 1
+            self._stored.notify_all()
+        return answer
 
     async def _existing(
         self, slot: Slot, held: StoredShare, digest: bytes, actor: str
@@ -354,6 +364,34 @@ class Custody:
             )
             raise Forbidden(reason)
         return allowed
+
+    async def newer(
+        self, namespace: str, name: str, pod: PodIdentity, after: int, wait: float
+    ) -> dict[int, int]:
+        """:meth:`deliverable`, once a version above ``after`` is there or ``wait``
+        seconds have passed: a store of ``namespace/name`` wakes the wait."""
+        key = (namespace, name)
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            seen = self._stores.get(key, 0)  # before listing: a store meanwhile is not missed
+            versions = await self.deliverable(namespace, name, pod)
+            left = deadline - asyncio.get_running_loop().time()
+            if max(versions, default=0) > after or left <= 0 or self._closing:
+                return versions
+            async with self._stored:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._stored.wait_for(partial(self._stored_since, key, seen)), left
+                    )
+
+    def _stored_since(self, key: tuple[str, str], seen: int) -> bool:
+        return self._closing or self._stores.get(key, 0) != seen
+
+    async def stop_waiting(self) -> None:
+        """Answer every long poll now (the node is shutting down: no handler holds it)."""
+        async with self._stored:
+            self._closing = True
+            self._stored.notify_all()
 
     @staticmethod
     def _may_receive(

@@ -31,7 +31,8 @@ from kuorum.nodeapi import (
 )
 from kuorum.receipts import InvalidReceipt, Receipt
 
-TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+CALL_SECONDS = 10
+TIMEOUT = aiohttp.ClientTimeout(total=CALL_SECONDS, connect=3)
 T = TypeVar("T")
 
 
@@ -103,9 +104,18 @@ class NodeClient:
         )
         return self._parse(Released.from_json, answer)
 
-    async def deliveries(self, namespace: str, secret: str) -> Mapping[int, int]:
-        """As a pod (its own token): the versions this node would deliver to that pod."""
-        answer = await self._call("GET", f"/v1/deliveries/{namespace}/{secret}")
+    async def deliveries(
+        self, namespace: str, secret: str, *, after: int | None = None, wait: int = 0
+    ) -> Mapping[int, int]:
+        """As a pod (its own token): the versions this node would deliver to that pod
+        (thresholds by version); with ``after`` and ``wait``, once one is above ``after``
+        or after ``wait`` seconds (a long poll)."""
+        path = f"/v1/deliveries/{namespace}/{secret}"
+        limits = TIMEOUT
+        if after is not None and wait:
+            path += f"?after={after}&wait={wait}"
+            limits = aiohttp.ClientTimeout(total=wait + CALL_SECONDS, connect=TIMEOUT.connect)
+        answer = await self._call("GET", path, limits=limits)
         return self._parse(Deliverable.from_json, answer).versions
 
     async def deliver(
@@ -128,7 +138,14 @@ class NodeClient:
         except WireError as error:
             raise NodeError(self.name, "malformed", f"malformed answer ({error})") from None
 
-    async def _call(self, method: str, path: str, body: object = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        limits: aiohttp.ClientTimeout = TIMEOUT,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {await self._token()}"}
         try:
             async with self._session.request(
@@ -137,7 +154,7 @@ class NodeClient:
                 json=body,
                 headers=headers,
                 ssl=self._ssl,
-                timeout=TIMEOUT,
+                timeout=limits,
             ) as response:
                 data = await response.json(content_type=None)
                 if response.status >= 400:

@@ -332,9 +332,12 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.parametrize("interval", [0.05, 300], ids=["looking", "long-polling"])
 def test_a_newer_version_is_swapped_in_at_the_same_paths_until_sigterm(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, interval: float
 ) -> None:
+    """Looking every interval, or (an interval of a second or more) held in one long poll
+    per node that a store ends: the files follow the store, not the 300 s."""
     directory = tmp_path / "secrets" / "db"
     password = directory / "password"
 
@@ -342,7 +345,7 @@ def test_a_newer_version_is_swapped_in_at_the_same_paths_until_sigterm(
         async with share_nodes(tmp_path) as nodes:
             await deal(nodes, 1, VALUES)
             agent = asyncio.create_task(
-                serve(agent_config(tmp_path, nodes), once=False, interval=0.05)
+                serve(agent_config(tmp_path, nodes), once=False, interval=interval)
             )
             await eventually(lambda: (directory / DATA).exists(), "the first delivery")
             first = os.readlink(directory / DATA)

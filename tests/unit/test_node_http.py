@@ -508,3 +508,26 @@ def test_a_pod_the_rule_does_not_allow_is_refused_by_the_node_itself_and_logged(
         assert not [e for e in entries if e.kind == EntryKind.SHARE_RELEASED]
 
     run_with_node(tmp_path, test)
+
+
+def test_a_delivery_listing_can_wait_for_a_newer_version_and_a_store_ends_the_wait(
+    tmp_path: Path,
+) -> None:
+    async def test(node: Node, client: TestClient[Any, Any]) -> None:
+        _, body = dealing(node, access_rule=POD_RULE)
+        await client.put("/v1/shares/team/db/1", json=body, headers=OPERATOR_AUTH)
+        web = {"Authorization": f"Bearer {WEB_TOKEN}"}
+        waiting = asyncio.create_task(
+            client.get("/v1/deliveries/team/db?after=1&wait=300", headers=web)
+        )
+        await asyncio.sleep(0.2)
+        assert not waiting.done(), "nothing newer than version 1 yet: the listing waits"
+        _, newer = dealing(node, 2, access_rule=POD_RULE)
+        await client.put("/v1/shares/team/db/2", json=newer, headers=OPERATOR_AUTH)
+        answer = await asyncio.wait_for(waiting, 10)  # woken by the store, not the 300 s
+        listed = [v["version"] for v in (await answer.json())["versions"]]
+        assert listed == [1, 2]
+        now = await client.get("/v1/deliveries/team/db?after=1&wait=300", headers=web)
+        assert [v["version"] for v in (await now.json())["versions"]] == [1, 2]
+
+    run_with_node(tmp_path, test)
