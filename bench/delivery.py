@@ -26,18 +26,17 @@ import asyncio
 import base64
 import json
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from plane import decentralized_secret, local_control_plane, prepare
 
 from kuorum import names
 from kuorum.agent.loop import serve
 from kuorum.agentconfig import ENV_VAR, AgentConfig
-from kuorum.devenv import install
 from kuorum.devenv import stack as devstack
 from kuorum.devenv.controlplane import ControlPlane
 from kuorum.devenv.processes import wait_until
@@ -51,20 +50,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kuorum-bench-") as directory:
-        plane = ControlPlane(Path(directory), tie_to_parent=True)
-        plane.start()
-        try:
-            run(plane, Path(directory), args.runs)
-        finally:
-            plane.stop()
+    with local_control_plane() as (plane, directory):
+        run(plane, directory, args.runs)
 
 
 def run(plane: ControlPlane, directory: Path, runs: int) -> None:
-    api = plane.api_client()
-    install.apply_crds(api, install.crd_manifests())
-    install.ensure_namespace(api, names.SYSTEM_NAMESPACE)
-    plane.create_namespace(NAMESPACE)
+    api = prepare(plane, NAMESPACE)
     plane.token(NAMESPACE, ACCOUNT)  # the ServiceAccount
     devstack.start_nodes(plane, 5)
     devstack.start_operator(plane)
@@ -75,18 +66,16 @@ def run(plane: ControlPlane, directory: Path, runs: int) -> None:
         names.VERSION,
         NAMESPACE,
         names.SECRET_PLURAL,
-        {
-            "apiVersion": names.API_VERSION,
-            "kind": names.SECRET_KIND,
-            "metadata": {"name": "db"},
-            "spec": {
+        decentralized_secret(
+            "db",
+            {
                 "threshold": 3,
                 "shares": 5,
                 "delivery": "Pod",
                 "access": {"serviceAccounts": [ACCOUNT]},
                 "source": {"generate": {"keys": [{"name": "password", "length": 32}]}},
             },
-        },
+        ),
     )
     wait_until(lambda: _ready(custom), timeout=120, what="db Ready")
     core.create_namespaced_secret(

@@ -12,16 +12,15 @@ Prints one table in the format of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from plane import decentralized_secret, local_control_plane, prepare
 
 from kuorum import names
-from kuorum.devenv import install
 from kuorum.devenv import stack as devstack
 from kuorum.devenv.controlplane import ControlPlane
 
@@ -32,20 +31,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--secrets", type=int, default=500)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kuorum-bench-") as directory:
-        plane = ControlPlane(Path(directory), tie_to_parent=True)
-        plane.start()
-        try:
-            run(plane, args.secrets)
-        finally:
-            plane.stop()
+    with local_control_plane() as (plane, _):
+        run(plane, args.secrets)
 
 
 def run(plane: ControlPlane, count: int) -> None:
-    api = plane.api_client()
-    install.apply_crds(api, install.crd_manifests())
-    install.ensure_namespace(api, names.SYSTEM_NAMESPACE)
-    plane.create_namespace(NAMESPACE)
+    api = prepare(plane, NAMESPACE)
     devstack.start_nodes(plane, 5)
     devstack.start_operator(plane)
     custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
@@ -66,16 +57,14 @@ def run(plane: ControlPlane, count: int) -> None:
             names.VERSION,
             NAMESPACE,
             names.SECRET_PLURAL,
-            {
-                "apiVersion": names.API_VERSION,
-                "kind": names.SECRET_KIND,
-                "metadata": {"name": f"dsec-{i}"},
-                "spec": {
+            decentralized_secret(
+                f"dsec-{i}",
+                {
                     "threshold": 3,
                     "shares": 5,
                     "source": {"generate": {"keys": [{"name": "password"}]}},
                 },
-            },
+            ),
         ),
         count,
     )
