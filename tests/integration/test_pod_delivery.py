@@ -230,7 +230,7 @@ def test_the_values_reach_only_the_pod_the_rule_allows_and_every_node_checks_it(
     finally:
         agent.terminate()
         log = agent.communicate(timeout=30)[0].decode()
-    assert liar.name in log, "the lying node is named"
+    assert f"share node {liar.name}: sent a share of version" in log, "the lying node is named"
     for values in VALUES.values():
         assert values["password"].decode() not in log
 
