@@ -139,9 +139,7 @@ def connection_info(api: Any) -> Any:
     configuration = api.configuration
     if configuration.refresh_api_key_hook is not None:
         configuration.refresh_api_key_hook(configuration)
-    keys = configuration.api_key or {}
-    bearer = keys.get("BearerToken") or keys.get("authorization") or ""
-    token = bearer.removeprefix("Bearer ").strip() or None
+    token = bearer_token(configuration.api_key or {})
     return kopf.ConnectionInfo(
         server=configuration.host,
         ca_path=configuration.ssl_ca_cert,
@@ -150,6 +148,20 @@ def connection_info(api: Any) -> Any:
         certificate_path=configuration.cert_file,
         private_key_path=configuration.key_file,
     )
+
+
+def bearer_token(api_key: dict[str, str]) -> str | None:
+    """The bare token of a client configuration's ``api_key``.
+
+    Under ``BearerToken`` the in-cluster loader stores ``"bearer <token>"`` (lower case),
+    the kubeconfig loader ``"Bearer <token>"``; kopf adds the scheme itself, so a prefix
+    left on sends ``Bearer bearer ...``: a 401.
+    """
+    value = (api_key.get("BearerToken") or api_key.get("authorization") or "").strip()
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() == "bearer":
+        return token.strip() or None
+    return value or None
 
 
 def trusted_sealers(keys: list[str]) -> frozenset[bytes] | None:
