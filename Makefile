@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup control-plane demo down test test-kind lint format crds bench clean
+.PHONY: setup control-plane node image demo down test lint format crds bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,15 @@ setup: $(STAMP)
 control-plane: $(STAMP)
 	$(BIN)/python -m kuorum.devenv.binaries
 
-## demo: the local control plane with every component, a secret, an injected pod, an audit
+## node: find or build kubelet, kube-scheduler, kube-proxy, containerd, CoreDNS (cached)
+node: $(STAMP)
+	$(BIN)/python -m kuorum.devenv.binaries --node
+
+## image: build (or find) the pause, busybox and kuorum OCI archives, without Docker (cached)
+image: $(STAMP)
+	$(BIN)/python -m kuorum.devenv.images
+
+## demo: the local cluster with every component, a secret, a pod that reads it, an audit
 demo: control-plane
 	$(BIN)/kuorum dev up
 	KUORUM=$(BIN)/kuorum hack/demo.sh
@@ -28,12 +36,9 @@ demo: control-plane
 down: $(STAMP)
 	$(BIN)/kuorum dev down
 
-## test: linters, then unit and integration tests (the kind suite skips without Docker)
+## test: linters, then unit, integration and real-node tests (the last skip without root)
 test: control-plane lint
 	$(BIN)/pytest
-
-test-kind: $(STAMP)
-	$(BIN)/pytest tests/kind -m kind
 
 lint: $(STAMP)
 	$(BIN)/python -m kuorum.models --check

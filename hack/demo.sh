@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end of `make demo`, on the stack `kuorum dev up` started: a generated secret, a
 # sealed one (as committed to Git), a pod that the webhook injects with references to
-# them, and an audit of every node's ledger.
+# them and that runs on the local node and prints digests of what it read, and an audit
+# of every node's ledger.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${STATE_DIR:-.kuorum-dev}
@@ -23,6 +24,15 @@ kubectl apply -f examples/quickstart-pod.yaml
 echo
 echo "The pod as stored: references to Secret shop/db, never a value."
 kubectl get pod -n shop quickstart -o jsonpath='{range .spec.containers[*]}container {.name}: envFrom {.envFrom} mounts {.volumeMounts[?(@.readOnly==true)].mountPath}{"\n"}{end}'
+if [ -n "$(kubectl get nodes -o name)" ]; then
+  echo
+  echo "The pod ran on the local node; it printed SHA-256 digests of what it read:"
+  kubectl wait -n shop pod/quickstart --for=jsonpath='{.status.phase}'=Succeeded --timeout=180s
+  kubectl logs -n shop quickstart | sed 's/^/  /'
+  echo "  the Secret's password:   $(kubectl get secret -n shop db -o jsonpath='{.data.password}' | base64 -d | sha256sum)"
+else
+  echo "(no local node here, so the pod stays Pending; see 'kuorum dev up' for why)"
+fi
 echo
 echo "Waiting until every node's checkpoint is cosigned by its peers (they witness every 30 s) ..."
 witnessed='import json, sys; sys.exit(not all(n["witnesses"] for n in json.load(sys.stdin)["nodes"]))'

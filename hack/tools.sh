@@ -3,10 +3,9 @@
 #
 #   hack/tools.sh helm          # path of helm (built once if missing)
 #   hack/tools.sh kubeconform   # path of kubeconform
-#   hack/tools.sh kind          # path of kind (only the opt-in kind suite needs it)
 #   hack/tools.sh all           # helm and kubeconform, one per line (CI: run once first)
 #
-# Overrides: $HELM / $KUBECONFORM / $KIND name a binary to use as is (nothing is built).
+# Overrides: $HELM / $KUBECONFORM name a binary to use as is (nothing is built).
 # Otherwise binaries are built from the Go module proxy, pinned by version, with
 # GOTOOLCHAIN=local, into a cache outside the repository that every later run reuses:
 #   ${KUORUM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kuorum/tools}/<name>-<version>/<name>
@@ -16,7 +15,6 @@ set -euo pipefail
 
 HELM_VERSION="v3.22.0"
 KUBECONFORM_VERSION="v0.8.0"
-KIND_VERSION="v0.33.0"
 
 TOOLS_DIR="${KUORUM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kuorum/tools}"
 
@@ -80,16 +78,10 @@ kubeconform_path() {
     github.com/yannh/kubeconform/cmd/kubeconform "-s -w"
 }
 
-kind_path() {
-  if [ -n "${KIND:-}" ]; then echo "$KIND"; return; fi
-  build kind "$KIND_VERSION" sigs.k8s.io/kind sigs.k8s.io/kind "-s -w"
-}
-
 case "${1:-all}" in
   helm) helm_path ;;
   kubeconform) kubeconform_path ;;
-  kind) kind_path ;;
   all) helm_path; kubeconform_path ;;
-  versions) echo "helm $HELM_VERSION"; echo "kubeconform $KUBECONFORM_VERSION"; echo "kind $KIND_VERSION" ;;
-  *) say "usage: hack/tools.sh [helm|kubeconform|kind|all|versions]"; exit 2 ;;
+  versions) echo "helm $HELM_VERSION"; echo "kubeconform $KUBECONFORM_VERSION" ;;
+  *) say "usage: hack/tools.sh [helm|kubeconform|all|versions]"; exit 2 ;;
 esac

@@ -1,14 +1,19 @@
-"""Find or build the control-plane binaries: etcd, kube-apiserver, kube-controller-manager.
+"""Find or build the binaries of the local cluster, from the Go module proxy.
 
-kubectl of the same release comes along, as in envtest's asset directory, so tests and
-the demo never depend on whatever client version the machine happens to have.
+Two sets, each cached in its own versioned directory outside the repository:
 
-Like controller-runtime's envtest, ``$KUBEBUILDER_ASSETS`` wins when set. Otherwise the
-binaries are built once from the Go module proxy, each project from its own small tools
-module (so version selection never mixes their dependencies), into a cache outside the
-repository that every later run reuses.
+- the control plane: etcd, kube-apiserver, kube-controller-manager, and kubectl of the
+  same release (as in envtest's asset directory, so tests and the demo never depend on
+  whatever client the machine happens to have). ``$KUBEBUILDER_ASSETS`` wins when set,
+  as in controller-runtime's envtest.
+- the node: kubelet, kube-scheduler and kube-proxy of the same release, containerd (with
+  its runc shim and ``ctr``) and CoreDNS. ``$KUORUM_NODE_ASSETS`` wins when set.
 
-    python -m kuorum.devenv.binaries      # build (or find) them and print the directory
+Each project is built from its own small tools module (so version selection never
+mixes their dependencies), once; every later run reuses the cache.
+
+    python -m kuorum.devenv.binaries          # the control plane; print its directory
+    python -m kuorum.devenv.binaries --node   # the node set
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +34,19 @@ from kuorum.errors import UserError
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
+CONTAINERD_VERSION = "v2.4.2"
+"""kubelet 1.36 takes containerd 1.x only through a fallback and 1.37 drops it."""
+COREDNS_VERSION = "v1.14.7"
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
+NODE_BINARIES = (
+    "kubelet",
+    "kube-scheduler",
+    "kube-proxy",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "coredns",
+)
 GO_PROXY = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0]
 PROGRESS_EVERY = 30.0
 """Seconds between progress lines of a long build (about five minutes cold on 2 cores)."""
@@ -36,7 +54,7 @@ PROGRESS_EVERY = 30.0
 
 @dataclass(frozen=True)
 class Assets:
-    """Where the three binaries are."""
+    """Where one set of binaries is."""
 
     directory: Path
 
@@ -50,140 +68,147 @@ class Assets:
         return self.directory / name
 
 
-def cache_directory() -> Path:
-    """Return the versioned cache directory (``$XDG_CACHE_HOME`` respected)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "kuorum" / "control-plane" / f"k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}"
+@dataclass(frozen=True)
+class BinarySet:
+    """One cached set: its binaries, its cache directory, the variable that overrides it
+    and the builds that make it."""
+
+    what: str
+    binaries: tuple[str, ...]
+    cache_name: str
+    override: str
+    builds: tuple[Callable[[Path, Path, bool], None], ...]
+
+    @property
+    def cache(self) -> Path:
+        """The versioned cache directory (``$XDG_CACHE_HOME`` respected)."""
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / "kuorum" / self.cache_name
+
+    def ensure(self, *, log: bool = True) -> Assets:
+        """Return the binaries, building them into the cache first if they are missing."""
+        override = os.environ.get(self.override)
+        if override:
+            assets = Assets(Path(override))
+            missing = [name for name in self.binaries if not assets.path(name).is_file()]
+            if missing:
+                raise UserError(
+                    f"{self.override}={override} lacks {', '.join(missing)}; point it at a "
+                    f"directory holding {', '.join(self.binaries)}, or unset it to build them"
+                )
+            return assets
+        assets = Assets(self.cache)
+        if not all(assets.path(name).is_file() for name in self.binaries):
+            self._build(assets.directory, log=log)
+        return assets
+
+    def _build(self, target: Path, *, log: bool) -> None:
+        """Build the set into ``target`` (atomically: a half build is never used)."""
+        if shutil.which("go") is None:
+            raise UserError(
+                f"Go is needed to build {self.what} once (or set {self.override} to a "
+                "directory that has them); install Go >= 1.26"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
+            work = Path(scratch)
+            out = work / "bin"
+            out.mkdir()
+            if log:
+                _say(
+                    f"building {self.what} from the Go module proxy into {target} "
+                    "(once; several minutes on 2 cores)"
+                )
+            for index, build in enumerate(self.builds):
+                build(work / str(index), out, log)
+            staged = work / "done"
+            out.rename(staged)
+            if target.exists():
+                shutil.rmtree(target)
+            staged.rename(target)
+        if log:
+            _say(f"{self.what} ready in {target}")
 
 
 def ensure_assets(*, log: bool = True) -> Assets:
-    """Return the binaries, building them into the cache first if they are missing."""
-    override = os.environ.get("KUBEBUILDER_ASSETS")
-    if override:
-        assets = Assets(Path(override))
-        missing = [name for name in BINARIES if not assets.path(name).is_file()]
-        if missing:
-            raise UserError(
-                f"KUBEBUILDER_ASSETS={override} lacks {', '.join(missing)}; "
-                "point it at a directory holding etcd, kube-apiserver and "
-                "kube-controller-manager and kubectl, or unset it to build them"
-            )
-        return assets
-    assets = Assets(cache_directory())
-    if all(assets.path(name).is_file() for name in BINARIES):
-        return assets
-    _build(assets.directory, log=log)
-    return assets
+    """The control-plane binaries (built into the cache first if missing)."""
+    return CONTROL_PLANE.ensure(log=log)
 
 
-def _build(target: Path, *, log: bool) -> None:
-    """Build all three binaries into ``target`` (atomically: a half build is never used)."""
-    if shutil.which("go") is None:
-        raise UserError(
-            "Go is needed to build etcd and kube-apiserver once (or set KUBEBUILDER_ASSETS "
-            "to a directory that has them); install Go >= 1.26"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as scratch:
-        work = Path(scratch)
-        out = work / "bin"
-        out.mkdir()
-        if log:
-            _say(
-                f"building Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION} from the "
-                f"Go module proxy into {target} (once; several minutes on 2 cores)"
-            )
-        _build_kubernetes(work / "k8s", out, log=log)
-        _build_etcd(work / "etcd", out, log=log)
-        staged = work / "done"
-        out.rename(staged)
-        if target.exists():
-            shutil.rmtree(target)
-        staged.rename(target)
-    if log:
-        _say(f"control-plane binaries ready in {target}")
+def ensure_node_assets(*, log: bool = True) -> Assets:
+    """The node's binaries (built into the cache first if missing)."""
+    return NODE.ensure(log=log)
 
 
-def _build_kubernetes(module: Path, out: Path, *, log: bool) -> None:
-    """Build kube-apiserver, kube-controller-manager and kubectl from a tools module.
+def _kubernetes(*commands: str) -> Callable[[Path, Path, bool], None]:
+    """A build of ``commands`` (k8s.io/kubernetes/cmd/...) from a tools module.
 
     k8s.io/kubernetes requires its staging modules at v0.0.0, so the tools module
     replaces each of them with the matching published v0.x.y (listed from the release's
     own go.mod, never typed by hand).
     """
-    minor = "v0." + KUBERNETES_VERSION.removeprefix("v1.")
-    staging = _staging_modules(KUBERNETES_VERSION)
-    lines = [
-        "module kuorum.io/tools/kubernetes",
-        "",
-        "go 1.26.0",
-        "",
-        f"require k8s.io/kubernetes {KUBERNETES_VERSION}",
-        "",
-    ]
-    lines += [f"replace {name} => {name} {minor}" for name in staging]
-    _write_module(
-        module,
-        "\n".join(lines) + "\n",
-        [
-            "k8s.io/kubernetes/cmd/kube-apiserver",
-            "k8s.io/kubernetes/cmd/kube-controller-manager",
-            "k8s.io/kubernetes/cmd/kubectl",
-        ],
-    )
-    version = KUBERNETES_VERSION.removeprefix("v").split(".")
-    ldflags = " ".join(
-        [
-            "-s -w",
-            f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}",
-            f"-X k8s.io/component-base/version.gitMajor={version[0]}",
-            f"-X k8s.io/component-base/version.gitMinor={version[1]}",
-        ]
-    )
-    _go(module, ["mod", "tidy"], log=log, what="resolving Kubernetes modules")
-    commands = [
-        "k8s.io/kubernetes/cmd/kube-apiserver",
-        "k8s.io/kubernetes/cmd/kube-controller-manager",
-        "k8s.io/kubernetes/cmd/kubectl",
-    ]
-    _go(
-        module,
-        ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out) + "/", *commands],
-        log=log,
-        what="compiling kube-apiserver, kube-controller-manager and kubectl",
-        packages=commands,
-    )
+    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in commands]
+
+    def build(module: Path, out: Path, log: bool) -> None:
+        minor = "v0." + KUBERNETES_VERSION.removeprefix("v1.")
+        lines = ["module kuorum.io/tools/kubernetes", "", "go 1.26.0", ""]
+        lines += [f"require k8s.io/kubernetes {KUBERNETES_VERSION}", ""]
+        lines += [f"replace {name} => {name} {minor}" for name in _staging_modules()]
+        _write_module(module, "\n".join(lines) + "\n", packages)
+        version = KUBERNETES_VERSION.removeprefix("v").split(".")
+        ldflags = " ".join(
+            [
+                "-s -w",
+                f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}",
+                f"-X k8s.io/component-base/version.gitMajor={version[0]}",
+                f"-X k8s.io/component-base/version.gitMinor={version[1]}",
+            ]
+        )
+        _go(module, ["mod", "tidy"], log=log, what="resolving Kubernetes modules")
+        _go(
+            module,
+            ["build", "-trimpath", "-ldflags", ldflags, "-o", str(out) + "/", *packages],
+            log=log,
+            what="compiling " + ", ".join(commands),
+            packages=packages,
+        )
+
+    return build
 
 
-def _build_etcd(module: Path, out: Path, *, log: bool) -> None:
-    """Build etcd; its main package is the root of go.etcd.io/etcd/server/v3."""
-    _write_module(
-        module,
-        "module kuorum.io/tools/etcd\n\ngo 1.26.0\n\n"
-        f"require go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n",
-        ["go.etcd.io/etcd/server/v3"],
-    )
-    _go(module, ["mod", "tidy"], log=log, what="resolving etcd modules")
-    _go(
-        module,
-        [
-            "build",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            "-o",
-            str(out / "etcd"),
-            "go.etcd.io/etcd/server/v3",
-        ],
-        log=log,
-        what="compiling etcd",
-        packages=["go.etcd.io/etcd/server/v3"],
-    )
+def _module_root(
+    module_path: str, version: str, name: str, *packages: str, tags: str = ""
+) -> Callable[[Path, Path, bool], None]:
+    """A static build of ``packages`` of one Go module, required from a tools module.
+
+    One package is written as ``out/name`` (go would name etcd's root package
+    ``server``, after its import path); several keep go's names.
+    """
+
+    def build(module: Path, out: Path, log: bool) -> None:
+        _write_module(
+            module,
+            f"module kuorum.io/tools/{name}\n\ngo 1.26.0\n\nrequire {module_path} {version}\n",
+            list(packages),
+        )
+        _go(module, ["mod", "tidy"], log=log, what=f"resolving {name} modules")
+        flags = ["-tags", tags] if tags else []
+        target = str(out / name) if len(packages) == 1 else str(out) + "/"
+        _go(
+            module,
+            ["build", "-trimpath", *flags, "-ldflags", "-s -w", "-o", target, *packages],
+            log=log,
+            what=f"compiling {name}",
+            packages=list(packages),
+            env={"CGO_ENABLED": "0"},
+        )
+
+    return build
 
 
-def _staging_modules(version: str) -> list[str]:
+def _staging_modules() -> list[str]:
     """List the k8s.io modules that k8s.io/kubernetes requires at v0.0.0."""
-    url = f"{GO_PROXY}/k8s.io/kubernetes/@v/{version}.mod"
+    url = f"{GO_PROXY}/k8s.io/kubernetes/@v/{KUBERNETES_VERSION}.mod"
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (fixed https URL)
         gomod = response.read().decode()
     names = {
@@ -203,7 +228,13 @@ def _write_module(module: Path, gomod: str, imports: list[str]) -> None:
 
 
 def _go(
-    module: Path, args: list[str], *, log: bool, what: str, packages: list[str] | None = None
+    module: Path,
+    args: list[str],
+    *,
+    log: bool,
+    what: str,
+    packages: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Run one go command in ``module``; on failure show its output and stop.
 
@@ -213,7 +244,7 @@ def _go(
     """
     if log:
         _say(what + " ...")
-    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod")
+    env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=mod", **(env or {}))
     total = _dependencies(module, env, packages) if log and packages else None
     command = ["go", args[0], "-v", *args[1:]] if total else ["go", *args]
     process = subprocess.Popen(
@@ -263,10 +294,52 @@ def _say(message: str) -> None:
     print(f"kuorum: {message}", file=sys.stderr, flush=True)
 
 
-def main() -> int:
-    """Build or find the binaries and print their directory."""
+CONTROL_PLANE = BinarySet(
+    what=f"Kubernetes {KUBERNETES_VERSION} and etcd {ETCD_VERSION}",
+    binaries=BINARIES,
+    cache_name=f"control-plane/k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}",
+    override="KUBEBUILDER_ASSETS",
+    builds=(
+        _kubernetes("kube-apiserver", "kube-controller-manager", "kubectl"),
+        _module_root(
+            "go.etcd.io/etcd/server/v3", ETCD_VERSION, "etcd", "go.etcd.io/etcd/server/v3"
+        ),
+    ),
+)
+NODE = BinarySet(
+    what=(
+        f"the node: kubelet {KUBERNETES_VERSION}, containerd {CONTAINERD_VERSION}, "
+        f"CoreDNS {COREDNS_VERSION}"
+    ),
+    binaries=NODE_BINARIES,
+    cache_name=(
+        f"node/k8s-{KUBERNETES_VERSION}-containerd-{CONTAINERD_VERSION}-coredns-{COREDNS_VERSION}"
+    ),
+    override="KUORUM_NODE_ASSETS",
+    builds=(
+        _kubernetes("kubelet", "kube-scheduler", "kube-proxy"),
+        _module_root(
+            "github.com/containerd/containerd/v2",
+            CONTAINERD_VERSION,
+            "containerd",
+            *(
+                f"github.com/containerd/containerd/v2/cmd/{command}"
+                for command in ("containerd", "containerd-shim-runc-v2", "ctr")
+            ),
+            tags="no_btrfs no_devmapper no_zfs",
+        ),
+        _module_root(
+            "github.com/coredns/coredns", COREDNS_VERSION, "coredns", "github.com/coredns/coredns"
+        ),
+    ),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build or find one set and print its directory."""
+    chosen = NODE if "--node" in (sys.argv[1:] if argv is None else argv) else CONTROL_PLANE
     try:
-        print(ensure_assets().directory)
+        print(chosen.ensure().directory)
     except UserError as error:
         print(f"kuorum: {error}", file=sys.stderr)
         return 2

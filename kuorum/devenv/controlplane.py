@@ -2,8 +2,11 @@
 
 It runs the way controller-runtime's envtest runs it (the same apiserver flags) and
 adds the controller manager, so garbage collection, namespace deletion, service-account
-tokens and Deployments -> ReplicaSets -> Pods behave as in a real cluster. There is no
-scheduler and no kubelet: pods stay Pending.
+tokens and Deployments -> ReplicaSets -> Pods behave as in a real cluster. Node
+authorization and NodeRestriction are on, as in a real cluster. On its own it has no
+scheduler and no kubelet (pods stay Pending); :mod:`kuorum.devenv.node` adds them, and
+then the apiserver listens on the node's bridge address so pods reach it through the
+``kubernetes`` Service.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import yaml
 from kubernetes import client
 
 from kuorum import b64
+from kuorum.devenv import hostnet
 from kuorum.devenv import pki as pki_module
 from kuorum.devenv.binaries import Assets, ensure_assets
 from kuorum.devenv.processes import Supervisor, wait_until
@@ -34,13 +38,17 @@ READY_TIMEOUT = 120.0
 ETCD, APISERVER, CONTROLLER_MANAGER = "etcd", "kube-apiserver", "kube-controller-manager"
 
 
+LOOPBACK = "127.0.0.1"
+
+
 @dataclass(frozen=True)
 class Ports:
-    """Loopback ports chosen at start, kept in the state file."""
+    """Ports chosen at start and the apiserver's address, kept in the state file."""
 
     etcd_client: int
     etcd_peer: int
     apiserver: int
+    address: str = LOOPBACK
 
 
 class ControlPlane:
@@ -54,12 +62,23 @@ class ControlPlane:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def start(self, *, assets: Assets | None = None, timeout: float = READY_TIMEOUT) -> None:
-        """Start etcd, the apiserver and the controller manager; wait until all are up."""
+    def start(
+        self,
+        *,
+        assets: Assets | None = None,
+        timeout: float = READY_TIMEOUT,
+        address: str = LOOPBACK,
+    ) -> None:
+        """Start etcd, the apiserver and the controller manager; wait until all are up.
+
+        ``address`` is where the apiserver listens and what it advertises: loopback, or
+        the local node's bridge address (which must exist already).
+        """
         assets = assets or ensure_assets()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         pki_module.create(self.pki.directory)
-        ports = Ports(*_free_ports(3))
+        etcd_client, etcd_peer, apiserver = _free_ports(3)
+        ports = Ports(etcd_client, etcd_peer, apiserver, address)
         self._state_file.write_text(json.dumps(asdict(ports)))
         try:
             self._start_etcd(assets, ports)
@@ -89,17 +108,21 @@ class ControlPlane:
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.ports.apiserver}"
+        return f"https://{self.ports.address}:{self.ports.apiserver}"
 
     @property
     def kubeconfig(self) -> Path:
         """The admin kubeconfig (a client certificate in ``system:masters``)."""
         return self.state_dir / "kubeconfig"
 
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run kubectl (of the apiserver's release) as the admin; return its output."""
         argv = [str(ensure_assets(log=False).kubectl), f"--kubeconfig={self.kubeconfig}", *args]
-        return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=120)
+        return subprocess.run(
+            argv, capture_output=True, text=True, check=check, timeout=120, input=input
+        )
 
     def api_client(self) -> client.ApiClient:
         """Return an admin API client."""
@@ -199,7 +222,11 @@ class ControlPlane:
 
     def _start_apiserver(self, assets: Assets, ports: Ports, timeout: float) -> None:
         pki = self.pki
-        server = f"https://127.0.0.1:{ports.apiserver}"
+        server = f"https://{ports.address}:{ports.apiserver}"
+        kubelet_cert, kubelet_key = pki.client(pki_module.KUBELET_CLIENT)
+        # A loopback apiserver cannot be a Service endpoint; on the bridge it keeps the
+        # ``kubernetes`` Service's endpoints itself, as a real control plane does.
+        reconciler = "none" if ports.address == LOOPBACK else "lease"
         self.supervisor.start(
             APISERVER,
             [
@@ -209,16 +236,21 @@ class ControlPlane:
                 f"--tls-cert-file={pki.serving_cert}",
                 f"--tls-private-key-file={pki.serving_key}",
                 f"--secure-port={ports.apiserver}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                "--authorization-mode=RBAC",
+                f"--bind-address={ports.address}",
+                f"--advertise-address={ports.address}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                f"--kubelet-client-certificate={kubelet_cert}",
+                f"--kubelet-client-key={kubelet_key}",
+                f"--kubelet-certificate-authority={pki.ca_cert}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
                 "--allow-privileged=true",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                f"--service-cluster-ip-range={hostnet.SERVICE_CIDR}",
                 f"--client-ca-file={pki.ca_cert}",
                 f"--service-account-issuer={server}/",
                 f"--service-account-key-file={pki.sa_public}",
                 f"--service-account-signing-key-file={pki.sa_private}",
-                "--endpoint-reconciler-type=none",
+                f"--endpoint-reconciler-type={reconciler}",
                 f"--admission-control-config-file={self._admission_config()}",
                 "--v=0",
             ],
@@ -294,21 +326,24 @@ class ControlPlane:
         )
 
     def _write_kubeconfigs(self) -> None:
-        for path, name in (
-            (self.kubeconfig, "admin"),
-            (self.state_dir / "controller-manager.kubeconfig", "controller-manager"),
-        ):
-            cert, key = self.pki.client(name)
-            _write_kubeconfig(
-                path,
-                self.server,
-                self.pki.ca_cert,
-                name,
-                {
-                    "client-certificate-data": b64.encode(cert.read_bytes()),
-                    "client-key-data": b64.encode(key.read_bytes()),
-                },
-            )
+        self.write_client_kubeconfig(self.kubeconfig, "admin")
+        self.write_client_kubeconfig(
+            self.state_dir / "controller-manager.kubeconfig", "controller-manager"
+        )
+
+    def write_client_kubeconfig(self, path: Path, name: str) -> None:
+        """Write a kubeconfig that authenticates with the client certificate ``name``."""
+        cert, key = self.pki.client(name)
+        _write_kubeconfig(
+            path,
+            self.server,
+            self.pki.ca_cert,
+            name,
+            {
+                "client-certificate-data": b64.encode(cert.read_bytes()),
+                "client-key-data": b64.encode(key.read_bytes()),
+            },
+        )
 
     @staticmethod
     def _ensure_service_account(core: client.CoreV1Api, namespace: str, name: str) -> None:

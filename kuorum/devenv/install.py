@@ -206,30 +206,14 @@ def grant_component(
     )
     subject: Any = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
     if rules["clusterRules"]:
-        role: Any = {"metadata": {"name": account}, "rules": rules["clusterRules"]}
-        _create_or_replace(
-            lambda: rbac.create_cluster_role(role), lambda: rbac.replace_cluster_role(account, role)
-        )
-        binding: Any = {
-            "metadata": {"name": account},
-            "subjects": subject,
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": account,
-            },
-        }
-        _create_or_replace(
-            lambda: rbac.create_cluster_role_binding(binding),
-            lambda: rbac.replace_cluster_role_binding(account, binding),
-        )
+        grant_cluster_role(api, account, rules["clusterRules"], subject)
     if rules["namespaceRules"]:
-        role = {"metadata": {"name": account}, "rules": rules["namespaceRules"]}
+        role: Any = {"metadata": {"name": account}, "rules": rules["namespaceRules"]}
         _create_or_replace(
             lambda: rbac.create_namespaced_role(namespace, role),
             lambda: rbac.replace_namespaced_role(account, namespace, role),
         )
-        binding = {
+        binding: Any = {
             "metadata": {"name": account},
             "subjects": subject,
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
@@ -240,6 +224,26 @@ def grant_component(
         )
     apply_admission_policies(api, admission_policies(component, namespace))
     return account
+
+
+def grant_cluster_role(
+    api: client.ApiClient, name: str, rules: list[Any], subjects: list[Any]
+) -> None:
+    """Create or replace ClusterRole ``name`` with ``rules``, bound to ``subjects``."""
+    rbac = client.RbacAuthorizationV1Api(api)
+    role: Any = {"metadata": {"name": name}, "rules": rules}
+    _create_or_replace(
+        lambda: rbac.create_cluster_role(role), lambda: rbac.replace_cluster_role(name, role)
+    )
+    binding: Any = {
+        "metadata": {"name": name},
+        "subjects": subjects,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+    }
+    _create_or_replace(
+        lambda: rbac.create_cluster_role_binding(binding),
+        lambda: rbac.replace_cluster_role_binding(name, binding),
+    )
 
 
 def _create_or_replace(create: Any, replace: Any) -> None:

@@ -3,6 +3,10 @@
 One CA signs the apiserver's serving certificate and the client certificates (the
 admin in ``system:masters``, the controller manager); a separate key pair signs
 service-account tokens, so TokenRequest and TokenReview work as in a real cluster.
+The local node's identities come from the same CA, as kubeadm makes them: the kubelet
+as ``system:node:<name>`` in ``system:nodes`` (what Node authorization and
+NodeRestriction judge), its serving pair, the scheduler, kube-proxy, CoreDNS, and the
+apiserver's own client for the kubelet API (``kubectl logs``/``exec``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kuorum import certificates
+from kuorum.devenv import hostnet
 from kuorum.files import write_private
 
 VALIDITY = datetime.timedelta(days=365)
@@ -60,6 +65,11 @@ class Pki:
 
 WEBHOOK_CLIENT = "kube-apiserver-webhook-client"
 """The client certificate the apiserver presents to admission webhooks (and its CN)."""
+KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+"""The client certificate the apiserver presents to the kubelet (and its CN)."""
+KUBELET, KUBELET_SERVING = "kubelet", "kubelet-serving"
+SCHEDULER, PROXY, COREDNS = "kube-scheduler", "kube-proxy", "coredns"
+COREDNS_USER = "kuorum-dev:coredns"
 
 
 def create(directory: Path) -> Pki:
@@ -78,7 +88,7 @@ def create(directory: Path) -> Pki:
     _write_pair(pki.ca_cert, pki.ca_key, ca_cert, ca_key)
 
     def issue(
-        cn: str, *, orgs: tuple[str, ...] = (), server: bool = False
+        cn: str, *, orgs: tuple[str, ...] = (), server: list[x509.GeneralName] | None = None
     ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
         attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
@@ -93,19 +103,30 @@ def create(directory: Path) -> Pki:
             .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
         )
         if server:
-            names: list[x509.GeneralName] = [
-                x509.DNSName("localhost"),
-                x509.DNSName("kubernetes.default.svc"),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                x509.IPAddress(ipaddress.ip_address("10.0.0.1")),
-            ]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+            builder = builder.add_extension(x509.SubjectAlternativeName(server), critical=False)
         return builder.sign(ca_key, hashes.SHA256()), key
 
-    _write_pair(pki.serving_cert, pki.serving_key, *issue("kube-apiserver", server=True))
+    apiserver_names = [
+        *map(x509.DNSName, ("localhost", "kubernetes", "kubernetes.default")),
+        *map(x509.DNSName, ("kubernetes.default.svc", "kubernetes.default.svc.cluster.local")),
+        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address(hostnet.NODE_IP)),
+    ]
+    node_user = f"system:node:{hostnet.NODE_NAME}"
+    kubelet_names = [
+        x509.DNSName(hostnet.NODE_NAME),
+        x509.IPAddress(ipaddress.ip_address(hostnet.NODE_IP)),
+    ]
+    _write_pair(pki.serving_cert, pki.serving_key, *issue("kube-apiserver", server=apiserver_names))
     _write_pair(*pki.client("admin"), *issue("kuorum-admin", orgs=("system:masters",)))
     _write_pair(*pki.client("controller-manager"), *issue("system:kube-controller-manager"))
     _write_pair(*pki.client(WEBHOOK_CLIENT), *issue(WEBHOOK_CLIENT))
+    _write_pair(*pki.client(KUBELET_CLIENT), *issue(KUBELET_CLIENT))
+    _write_pair(*pki.client(KUBELET), *issue(node_user, orgs=("system:nodes",)))
+    _write_pair(*pki.client(KUBELET_SERVING), *issue(node_user, server=kubelet_names))
+    _write_pair(*pki.client(SCHEDULER), *issue("system:kube-scheduler"))
+    _write_pair(*pki.client(PROXY), *issue("system:kube-proxy"))
+    _write_pair(*pki.client(COREDNS), *issue(COREDNS_USER))
 
     sa_key = ec.generate_private_key(ec.SECP256R1())
     write_private(

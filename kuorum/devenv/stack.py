@@ -106,8 +106,10 @@ def node_argv(
     kubeconfig: Path,
     peer_tokens: Path,
     extra: Sequence[str] = (),
+    host: str = "127.0.0.1",
 ) -> list[str]:
-    """The command line of one share node on loopback (dev stack and tests)."""
+    """The command line of one share node on ``host`` (loopback, or the local node's
+    bridge address so pods reach it too), for the dev stack and tests."""
     return [
         sys.executable,
         "-m",
@@ -118,9 +120,9 @@ def node_argv(
         "--data-dir",
         str(data_dir),
         "--listen",
-        f"127.0.0.1:{port}",
+        f"{host}:{port}",
         "--tls-san",
-        "127.0.0.1",
+        host,
         "--zone",
         zone,
         "--kubeconfig",
@@ -168,6 +170,7 @@ def _launch_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
             zone=slot.zone,
             kubeconfig=node_kubeconfig(plane, name),
             peer_tokens=plane.state_dir / "peer-tokens" / name,
+            host=plane.ports.address,
         ),
     )
 
@@ -180,7 +183,7 @@ def _wait_node(plane: ControlPlane, name: str, slot: NodeSlot) -> None:
             raise UserError(f"share node {name} exited; see {plane.supervisor.log_path(name)}")
         if not certificate.exists():
             return False
-        url = f"https://127.0.0.1:{slot.port}/readyz"
+        url = f"https://{plane.ports.address}:{slot.port}/readyz"
         try:
             context = pinned_context(certificate.read_text())
             with urllib.request.urlopen(url, timeout=2, context=context) as answer:

@@ -25,6 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from kuorum import names
+from kuorum.devenv import images
 from kuorum.devenv.pki import WEBHOOK_CLIENT
 from kuorum.devenv.processes import Supervisor, free_port, wait_until
 from kuorum.kube.raw import raw
@@ -35,9 +36,9 @@ READY_TIMEOUT = 60.0
 PROCESS_NAME = "kuorum-webhook"
 TLS_SECRET = "kuorum-webhook-tls"  # noqa: S105 (a Secret's name)
 
-AGENT_IMAGE = "kuorum:local"
-"""The agent image the local webhook gives pods with delivery Pod (the local control plane
-runs no kubelet, so none is pulled: the tests run ``kuorum agent`` themselves)."""
+AGENT_IMAGE = f"{images.REGISTRY}/kuorum:{images.project_version()}"
+"""The agent image the local webhook gives pods with delivery Pod: the Kuorum image built
+here (``make image``), which ``kuorum dev up`` imports into the local node."""
 
 
 @dataclass

@@ -69,10 +69,12 @@ class NodeProcess:
     supervisor: Supervisor
     operator_token: str = field(repr=False)
     """The operator's token for this node's audience (no other node accepts it)."""
+    host: str = "127.0.0.1"
+    """Where it listens: loopback, or a real node's bridge address (pods reach it)."""
 
     @property
     def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     @property
     def database(self) -> Path:
@@ -98,7 +100,7 @@ class NodeProcess:
     ) -> Response:
         """One HTTPS request, with TLS pinned to the node's certificate."""
         connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, context=pinned_context(self.tls_certificate()), timeout=timeout
+            self.host, self.port, context=pinned_context(self.tls_certificate()), timeout=timeout
         )
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         data = raw
@@ -180,8 +182,17 @@ class ShareNodes:
                 kubeconfig=node_kubeconfig(self.control_plane, name),
                 peer_tokens=tokens / name,
                 extra=["--witness-interval", "1", "--heartbeat-interval", "5", *(extra or [])],
+                host=self.control_plane.ports.address,
             )
-            node = NodeProcess(name, port, data_dir, argv, supervisor, self.operator_token(name))
+            node = NodeProcess(
+                name,
+                port,
+                data_dir,
+                argv,
+                supervisor,
+                self.operator_token(name),
+                host=self.control_plane.ports.address,
+            )
             node.start()
             self.nodes.append(node)
             started.append(node)

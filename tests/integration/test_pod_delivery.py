@@ -1,16 +1,16 @@
 """Delivery Pod end to end on a real apiserver, with real nodes, operator, webhook and agent.
 
 A pod is created through the apiserver, which calls the real webhook over TLS; the
-admitted pod carries the agent sidecar. No kubelet runs here, so the test does what the
-kubelet would: it asks TokenRequest for tokens bound to that pod (one per node, with that
-node's audience) and runs a real ``kuorum agent`` process with the admitted config,
-pointing only its directories at a scratch path. Every node checks the pod itself.
+admitted pod carries the agent sidecar. No kubelet runs on this control plane (the
+real-node suite, tests/node/test_workloads.py, runs the agent inside a real pod), so the
+test does what the kubelet would: it asks TokenRequest for tokens bound to that pod (one
+per node, with that node's audience) and runs a real ``kuorum agent`` process with the
+admitted config, pointing only its directories at a scratch path. Every node checks the pod itself.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import subprocess
 import sys
@@ -318,34 +318,3 @@ def _etcd_holds_no_value(plane: ControlPlane) -> None:
     assert len(stored) > 100, "the whole keyspace was read"
     for values in VALUES.values():
         assert not any(values["password"] in blob for blob in stored)
-
-
-def test_a_real_pod_reads_its_delivered_file(
-    control_plane: ControlPlane,
-    share_nodes: ShareNodes,
-    operator: OperatorProcess,
-    webhook: local.LocalWebhook,
-    namespace: str,
-) -> None:
-    """On a control plane with a real kubelet node, the pod's own container prints a digest
-    of the file the agent delivered; elsewhere this skips, naming what is missing."""
-    core = client.CoreV1Api(control_plane.api_client())
-    ready = [
-        n.metadata.name
-        for n in core.list_node().items
-        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or ())
-    ]
-    if not ready:
-        pytest.skip("no Ready kubelet Node in this control plane: nothing runs pods here")
-    share_nodes.start(3, extra=NODE_FLAGS)
-    _ready(control_plane, share_nodes, operator, namespace)
-    pod = _pod(control_plane, namespace, "web-0", "web", label=True)
-    digest = hashlib.sha256(VALUES[1]["password"]).hexdigest()
-
-    def printed() -> bool:
-        phase = core.read_namespaced_pod(pod.metadata.name, namespace).status.phase
-        return phase == "Succeeded"
-
-    wait_until(printed, timeout=180, what="the pod to run and read its file")
-    log = core.read_namespaced_pod_log(pod.metadata.name, namespace, container="app")
-    assert digest in log
