@@ -176,7 +176,12 @@ class LocalNode:
         return path
 
     def _write_kubeconfigs(self) -> None:
-        for name in (pki_module.KUBELET, pki_module.SCHEDULER, pki_module.PROXY, COREDNS):
+        for name in (
+            pki_module.KUBELET,
+            pki_module.SCHEDULER,
+            pki_module.PROXY,
+            pki_module.COREDNS,
+        ):
             self.plane.write_client_kubeconfig(self._path(f"{name}.kubeconfig"), name)
 
     def _start_containerd(self, assets: Assets, sandbox: str) -> None:
@@ -211,7 +216,7 @@ class LocalNode:
 
     def _start_coredns(self, assets: Assets) -> None:
         corefile = self._path("coredns", "Corefile")
-        kubeconfig = self.directory / f"{COREDNS}.kubeconfig"
+        kubeconfig = self.directory / f"{pki_module.COREDNS}.kubeconfig"
         corefile.write_text(
             f".:53 {{\n    bind {hostnet.NODE_IP}\n    errors\n"
             f"    kubernetes {hostnet.CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{\n"
