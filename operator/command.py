@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 
 from kuorum import names
 from kuorum.placement import HEARTBEAT_GRACE
+
+RESYNC = 300.0
+"""Default seconds a target Secret is trusted as last read or written (``--resync``)."""
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +61,13 @@ def register(subparsers: Any) -> None:
         help="seconds between reconciliations of one secret (default 10)",
     )
     parser.add_argument(
+        "--resync",
+        type=float,
+        default=RESYNC,
+        help="seconds a target Secret is trusted as last read or written before it is read "
+        f"again: a copy deleted by hand comes back within this (default {RESYNC:g})",
+    )
+    parser.add_argument(
         "--heartbeat-grace",
         type=float,
         default=HEARTBEAT_GRACE.total_seconds(),
@@ -88,14 +99,16 @@ def run(args: argparse.Namespace) -> int:
 
     from kuorum.kube.client import api_client
     from kuorum.operator.handlers import install
+    from kuorum.operator.kubeio import THREADS
     from kuorum.operator.leader import Elector
     from kuorum.operator.settings import OperatorSettings
 
     settings = OperatorSettings(
-        api=api_client(args.kubeconfig),
+        api=api_client(args.kubeconfig, connections=THREADS),
         namespace=args.namespace,
         service_account=args.service_account,
         interval=args.interval,
+        resync=args.resync,
         heartbeat_grace=timedelta(seconds=args.heartbeat_grace),
         trusted_sealers=trusted_sealers(args.trusted_sealer),
         admitted_nodes=(
@@ -121,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
             identity=args.identity,
         ).acquire()
     kopf.configure(verbose=False)
+    # kopf logs every successful handler run at INFO: a line per tick per object, which at
+    # a thousand secrets costs more than the ticks themselves. Failures stay (WARNING+).
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if settings.served:
         kopf.run(registry=registry, namespaces=sorted(settings.served), standalone=True)
     else:

@@ -21,6 +21,8 @@ class OperatorSettings:
     """The operator's ServiceAccount: tokens for the nodes are minted for it."""
     interval: float
     """Seconds between two reconciliations of one DecentralizedSecret."""
+    resync: float
+    """Seconds a target Secret's holder is trusted as last read or written."""
     heartbeat_grace: timedelta
     """A ShareNode whose last heartbeat is older than this counts as down."""
     trusted_sealers: frozenset[bytes] | None = None

@@ -16,9 +16,14 @@ from kuorum.errors import UserError
 IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
-def api_client(kubeconfig: str | os.PathLike[str] | None = None) -> client.ApiClient:
-    """Return an API client from ``kubeconfig``, ``$KUBECONFIG``, in-cluster, or ~/.kube."""
+def api_client(
+    kubeconfig: str | os.PathLike[str] | None = None, *, connections: int | None = None
+) -> client.ApiClient:
+    """Return an API client from ``kubeconfig``, ``$KUBECONFIG``, in-cluster, or ~/.kube,
+    keeping up to ``connections`` connections open (default: the client's, 5 per core)."""
     configuration = client.Configuration()
+    if connections is not None:
+        configuration.connection_pool_maxsize = connections
     path = kubeconfig or os.environ.get("KUBECONFIG")
     try:
         if path:

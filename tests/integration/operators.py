@@ -44,6 +44,8 @@ class OperatorProcess:
             str(kubeconfig),
             "--interval",
             str(interval),
+            "--resync",  # tests delete target Secrets and wait for them to come back
+            str(interval),
             "--heartbeat-grace",
             "5",
             "--listen",

@@ -38,6 +38,7 @@ def settings(admitted: frozenset[str] | None) -> OperatorSettings:
         namespace="kuorum-system",
         service_account="kuorum-operator",
         interval=10,
+        resync=300,
         heartbeat_grace=timedelta(seconds=45),
         admitted_nodes=admitted,
     )
