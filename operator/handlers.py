@@ -2,7 +2,8 @@
 
 One timer per object (not change handlers) keeps the loop level-triggered: whatever
 happened while the operator was down, crashed mid-dealing, or while nodes were away,
-the next tick sees the current state and converges. ShareNodes and DeliveryGrants are
+the next tick sees the current state and converges. A tick of a Ready secret whose
+inputs did not change is skipped (:mod:`kuorum.operator.quiet`). ShareNodes and DeliveryGrants are
 kept in kopf indexes, so a tick never lists them. Both handlers wait the same way: they raise
 :class:`~kuorum.operator.reconcile.Retry`; the timer logs it and tries at its next tick,
 the finalizer hands it to kopf as a TemporaryError.
@@ -15,7 +16,7 @@ import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,7 @@ from kuorum.operator import messages
 from kuorum.operator.kubeio import KubeIO
 from kuorum.operator.metrics import METRICS
 from kuorum.operator.pins import NodePins
+from kuorum.operator.quiet import Inputs, Quiet
 from kuorum.operator.reconcile import Operator, Retry, reconcile, utcnow
 from kuorum.operator.settings import OperatorSettings
 from kuorum.operator.tokens import NodeTokens
@@ -83,8 +85,10 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
         memo.session = session
         memo.pins = NodePins(config.api, config.namespace)
         await asyncio.to_thread(memo.pins.load)
+        memo.inputs = Inputs(lambda index: _views(index, config, memo.pins))
+        memo.quiet = Quiet()
         memo.operator = Operator(
-            kube=KubeIO(config.api),
+            kube=KubeIO(config.api, resync=config.resync),
             client_for=client_for,
             identity=config.identity,
             dealer=ed25519.Ed25519PrivateKey.generate(),
@@ -118,17 +122,25 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        views = _views(kwargs["sharenodes"], config, memo.pins)
+        inputs, quiet, uid = memo.inputs, memo.quiet, str(body.metadata.uid)
+        inputs.refresh(kwargs["sharenodes"], kwargs["grants"])
+        key, now = (body.metadata.get("resourceVersion"), inputs.epoch), utcnow()
+        if quiet.skip(uid, key, now):
+            return
         with METRICS.reconcile_seconds.time():
             try:
                 await memo.pins.sync()
                 ready = await reconcile(
-                    memo.operator, body, views, now=utcnow(), grants=kwargs["grants"]
+                    memo.operator, body, inputs.views, now=now, grants=kwargs["grants"]
                 )
             except Retry as waiting:
                 ready = False
                 logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
-        _count(memo, body.metadata.uid, ready)
+        if ready:
+            quiet.ready(uid, key, _rest_until(body, now, config))
+        else:
+            quiet.forget(uid)
+        _count(memo, uid, ready)
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
@@ -137,9 +149,18 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             await _destroy(memo.operator, body, views)
         except Retry as waiting:
             raise kopf.TemporaryError(str(waiting), delay=waiting.delay) from None
+        memo.quiet.forget(str(body.metadata.uid))
         _count(memo, body.metadata.uid, None)
 
     return registry
+
+
+def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> datetime:
+    """Until when a Ready secret's ticks may be skipped: its next rotation, or the next
+    read of its target Secrets, whichever comes first."""
+    until = now + timedelta(seconds=config.resync)
+    rotation = SecretStatus.from_dict(dict(body.status)).next_rotation_time
+    return min(until, rotation) if rotation is not None else until
 
 
 def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
@@ -154,7 +175,7 @@ def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
 
 
 def _views(
-    index: kopf.Index[str, Any], config: OperatorSettings, pins: NodePins
+    index: Mapping[str, Any], config: OperatorSettings, pins: NodePins
 ) -> dict[str, NodeView]:
     """The usable picture of the admitted ShareNodes; others are ignored (and named once),
     and one whose keys differ from its pins counts as down."""

@@ -1,0 +1,72 @@
+"""Which ticks the operator skips: only a Ready secret's, with the very inputs it was
+Ready with, and never past what it waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kuorum.operator.quiet import REFRESH, Inputs, Quiet
+from kuorum.placement import NodeView
+
+NOW = datetime(2026, 12, 3, tzinfo=UTC)
+
+
+def _view(name: str, usable: bool = True) -> NodeView:
+    return NodeView(name, "", {}, "https://x", "", b"k" * 32, "x25519", b"e" * 32, usable)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _inputs() -> tuple[Inputs, Clock, list[Mapping[str, Any]]]:
+    clock, computed = Clock(), []
+
+    def compute(nodes: Mapping[str, Any]) -> Mapping[str, NodeView]:
+        computed.append(nodes)
+        return {name: _view(name, usable) for name, usable in nodes.items()}
+
+    return Inputs(compute, clock=clock), clock, computed
+
+
+def test_views_are_computed_at_most_once_per_refresh() -> None:
+    inputs, clock, computed = _inputs()
+    for _ in range(100):
+        inputs.refresh({"a": True}, {})
+    assert len(computed) == 1 and inputs.views == {"a": _view("a")}
+    clock.now += REFRESH
+    inputs.refresh({"a": True}, {})
+    assert len(computed) == 2
+
+
+def test_the_epoch_moves_only_when_views_or_grants_change() -> None:
+    inputs, clock, _ = _inputs()
+    inputs.refresh({"a": True}, {})
+    first = inputs.epoch
+    clock.now += REFRESH
+    inputs.refresh({"a": True}, {})
+    assert inputs.epoch == first
+    for nodes, grants in [({"a": False}, {}), ({"a": False}, {"team": ["grant"]})]:
+        clock.now += REFRESH
+        inputs.refresh(nodes, grants)
+        assert inputs.epoch > first
+        first = inputs.epoch
+
+
+def test_a_tick_is_skipped_only_with_the_same_key_and_before_it_is_due() -> None:
+    quiet = Quiet()
+    assert not quiet.skip("u", ("1", 1), NOW)  # never Ready yet
+    quiet.ready("u", ("1", 1), NOW + timedelta(minutes=5))
+    assert quiet.skip("u", ("1", 1), NOW)
+    assert not quiet.skip("u", ("2", 1), NOW)  # the object changed
+    assert not quiet.skip("u", ("1", 2), NOW)  # nodes or grants changed
+    assert not quiet.skip("u", ("1", 1), NOW + timedelta(minutes=5))  # due
+    assert not quiet.skip("v", ("1", 1), NOW)  # another secret
+    quiet.forget("u")
+    assert not quiet.skip("u", ("1", 1), NOW)
