@@ -44,6 +44,9 @@ DELETION_GRACE = timedelta(minutes=10)
 """How long the finalizer retries unreachable nodes before it lets the object go."""
 DELETION_RETRY = 15.0
 """Seconds between the finalizer's attempts while nodes still hold shares."""
+RECONCILING = 64
+"""Reconciliations in flight at once; the others wait. A thousand new secrets would
+otherwise all hold their dealings, requests and responses in memory together."""
 
 
 def install(config: OperatorSettings) -> kopf.OperatorRegistry:
@@ -54,7 +57,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     async def startup(*, settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         settings.persistence.finalizer = names.FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        settings.persistence.diffbase_storage = NoSpecDiffBase(
             prefix=names.GROUP, key="last-handled-configuration"
         )
         settings.posting.level = logging.WARNING
@@ -87,6 +90,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
         await asyncio.to_thread(memo.pins.load)
         memo.inputs = Inputs(lambda index: _views(index, config, memo.pins))
         memo.quiet = Quiet()
+        memo.reconciling = asyncio.Semaphore(RECONCILING)
         memo.operator = Operator(
             kube=KubeIO(config.api, resync=config.resync),
             client_for=client_for,
@@ -124,18 +128,19 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         inputs, quiet, uid = memo.inputs, memo.quiet, str(body.metadata.uid)
         inputs.refresh(kwargs["sharenodes"], kwargs["grants"])
-        key, now = (body.metadata.get("resourceVersion"), inputs.epoch), utcnow()
-        if quiet.skip(uid, key, now):
+        if quiet.skip(uid, _inputs_key(body, inputs), utcnow()):
             return
-        with METRICS.reconcile_seconds.time():
-            try:
-                await memo.pins.sync()
-                ready = await reconcile(
-                    memo.operator, body, inputs.views, now=now, grants=kwargs["grants"]
-                )
-            except Retry as waiting:
-                ready = False
-                logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
+        async with memo.reconciling:
+            key, now = _inputs_key(body, inputs), utcnow()
+            with METRICS.reconcile_seconds.time():
+                try:
+                    await memo.pins.sync()
+                    ready = await reconcile(
+                        memo.operator, body, inputs.views, now=now, grants=kwargs["grants"]
+                    )
+                except Retry as waiting:
+                    ready = False
+                    logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
         if ready:
             quiet.ready(uid, key, _rest_until(body, now, config))
         else:
@@ -155,12 +160,28 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     return registry
 
 
+def _inputs_key(body: kopf.Body, inputs: Inputs) -> tuple[Any, int]:
+    """What a tick reads that can change: the object (its resourceVersion), the views
+    and grants (their epoch)."""
+    return body.metadata.get("resourceVersion"), inputs.epoch
+
+
 def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> datetime:
     """Until when a Ready secret's ticks may be skipped: its next rotation, or the next
     read of its target Secrets, whichever comes first."""
     until = now + timedelta(seconds=config.resync)
     rotation = SecretStatus.from_dict(dict(body.status)).next_rotation_time
     return min(until, rotation) if rotation is not None else until
+
+
+class NoSpecDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """kopf keeps the last handled object in an annotation to tell creations from
+    updates, and writes it again on every spec change. The operator has no update
+    handlers (its timer is level-triggered), and the copy doubles each object (a sealed
+    bundle twice in every watch event): the essence kept is empty, written once."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
 
 
 def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:

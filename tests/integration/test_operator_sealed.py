@@ -9,6 +9,7 @@ and the secret's status.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +132,8 @@ def test_a_sealed_secret_is_ready_and_its_key_and_values_never_reach_the_operato
     sealed_to = {s["node"]: s["index"] for s in manifest["spec"]["source"]["sealed"]["shares"]}
     assert {n["name"]: n["index"] for n in status["nodes"]} == sealed_to
     assert status["version"] == 1 and status["sharesReachable"] == 5
+    bundle = manifest["spec"]["source"]["sealed"]["payload"]
+    assert bundle not in json.dumps(obj["metadata"]), "kopf keeps no copy of the spec"
 
     # a new commit: values re-sealed, the version taken one above the cluster's
     manifest = seal(control_plane, tmp_path, namespace, *db, literal, "password=rotated")
