@@ -198,6 +198,7 @@ def test_install_use_survive_a_lost_node_test_upgrade_and_uninstall(
     sets = [
         f"image.repository={repository},image.tag={tag},image.pullPolicy=Never",
         f"node.replicas={SHARES},node.threshold={THRESHOLD}",
+        "operator.extraArgs={--resync=5}",  # step 4 deletes the target Secret: back in 5 s
         "networkPolicy.enabled=true",
     ]
     helm(
