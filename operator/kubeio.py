@@ -72,10 +72,9 @@ def _labels(secret: Secret) -> Mapping[str, str]:
 
 
 def _owned(secret: Secret, uid: str) -> bool:
-    metadata = secret["metadata"]
-    return _labels(secret).get(names.MANAGED_BY_LABEL) == names.MANAGED_BY and (
-        _labels(secret).get(SOURCE_UID_LABEL) == uid
-        or any(ref.get("uid") == uid for ref in metadata.get("ownerReferences") or ())
+    labels, references = _labels(secret), secret["metadata"].get("ownerReferences") or ()
+    return labels.get(names.MANAGED_BY_LABEL) == names.MANAGED_BY and (
+        labels.get(SOURCE_UID_LABEL) == uid or any(ref.get("uid") == uid for ref in references)
     )
 
 
@@ -127,13 +126,8 @@ class KubeIO:
 
     async def namespace_uid(self, namespace: str) -> str | None:
         """The uid of a namespace, or None when it does not exist."""
-        try:
-            found = await self._call(self._core.read_namespace, namespace)
-        except client.ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        uid = found["metadata"].get("uid")
+        found = await self._get(self._core.read_namespace, namespace)
+        uid = found and found["metadata"].get("uid")
         return str(uid) if uid else None
 
     async def read_secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
@@ -143,13 +137,17 @@ class KubeIO:
             return None
         return {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
 
-    async def _read(self, namespace: str, name: str) -> Secret | None:
+    async def _get(self, method: Callable[..., Any], *args: Any) -> Any:
+        """An object as JSON, or None when it does not exist."""
         try:
-            found: Secret = await self._call(self._core.read_namespaced_secret, name, namespace)
+            return await self._call(method, *args)
         except client.ApiException as error:
             if error.status == 404:
                 return None
             raise
+
+    async def _read(self, namespace: str, name: str) -> Secret | None:
+        found: Secret | None = await self._get(self._core.read_namespaced_secret, name, namespace)
         return found
 
     async def target(self, namespace: str, name: str, uid: str) -> Target:

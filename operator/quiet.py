@@ -34,9 +34,13 @@ class Inputs:
         self._compute = compute
         self._clock = clock
         self._at = -REFRESH
-        self._seen: tuple[Mapping[str, NodeView], Any] | None = None
+        self._seen: tuple[Mapping[str, NodeView], Any] = ({}, {})
         self.epoch = 0
-        self.views: Mapping[str, NodeView] = {}
+
+    @property
+    def views(self) -> Mapping[str, NodeView]:
+        """The views as last computed."""
+        return self._seen[0]
 
     def refresh(self, nodes: Mapping[str, Any], grants: Mapping[str, Any]) -> None:
         """Recompute the views of the ShareNodes ``nodes`` (and compare the grants) if the
@@ -46,7 +50,7 @@ class Inputs:
         self._at = self._clock()
         seen = (self._compute(nodes), {ns: list(grants[ns]) for ns in grants})
         if seen != self._seen:
-            self._seen, self.views = seen, seen[0]
+            self._seen = seen
             self.epoch += 1
 
 
