@@ -57,9 +57,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     async def startup(*, settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         settings.persistence.finalizer = names.FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
-        settings.persistence.diffbase_storage = NoSpecDiffBase(
-            prefix=names.GROUP, key="last-handled-configuration"
-        )
+        settings.persistence.diffbase_storage = NoDiffBase()
         settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 300
         settings.scanning.disabled = True  # our resources are known: no RBAC to read CRDs
@@ -174,14 +172,20 @@ def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> dat
     return min(until, rotation) if rotation is not None else until
 
 
-class NoSpecDiffBase(kopf.AnnotationsDiffBaseStorage):
-    """kopf keeps the last handled object in an annotation to tell creations from
-    updates, and writes it again on every spec change. The operator has no update
-    handlers (its timer is level-triggered), and the copy doubles each object (a sealed
-    bundle twice in every watch event): the essence kept is empty, written once."""
+class NoDiffBase(kopf.DiffBaseStorage):
+    """kopf keeps the last handled object (an annotation) to tell creations from updates,
+    one more write per object and a copy of the spec in every watch event. The operator
+    has no creation or update handlers (its timer is level-triggered), so nothing is kept:
+    every object looks handled, and kopf writes no diffbase at all."""
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
         return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        """Never called (what is built always equals what is fetched); nothing to keep."""
 
 
 def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:

@@ -306,13 +306,20 @@ def store_failed(
 
 
 def commit(
-    secret: DecentralizedSecret, status: SecretStatus, stored: Forward, now: datetime
+    secret: DecentralizedSecret,
+    status: SecretStatus,
+    stored: Forward,
+    now: datetime,
+    *,
+    writes: Sequence[str] = (),
 ) -> Commit:
-    """The version every chosen node stored becomes current, with the keys pinned for them."""
+    """The version every chosen node stored becomes current, with the keys pinned for them
+    and the copies it is about to be written to (``writes``: namespaces) recorded, so the
+    commit is also the record the writes need before them."""
     spec, dealt = secret.spec, stored.dealt
     rotation = spec.rotation if spec.source.generate is not None else None
     committed = replace(
-        status,
+        recorded(status, secret, writes),
         version=dealt.version,
         pending_version=None,
         observed_generation=secret.generation,
@@ -344,6 +351,12 @@ def commit(
     imported = spec.source.from_secret
     delete = imported.name if imported is not None and imported.delete_after_import else None
     return Commit(committed, event, previous is not None, delete)
+
+
+def told(news: Sequence[Event]) -> Event:
+    """One Event for what a tick committed and wrote (one write to the apiserver, and one
+    line in ``kubectl describe``): the first one's type and reason, every message."""
+    return replace(news[0], message="; ".join(e.message for e in news))
 
 
 def targets(secret: DecentralizedSecret) -> tuple[str, ...]:
@@ -422,9 +435,14 @@ def copies(
     return tuple(sorted(recorded - wanted)), tuple(sorted((recorded & wanted) | found))
 
 
-def recorded(status: SecretStatus, secret: DecentralizedSecret, step: Materialize) -> SecretStatus:
-    """``status`` with the copies ``step`` writes recorded (before they are written)."""
-    more = {Copy(ns, secret.target_name) for ns in step.namespaces}
+def recorded(
+    status: SecretStatus, secret: DecentralizedSecret, namespaces: Sequence[str]
+) -> SecretStatus:
+    """``status`` with the copies about to be written in ``namespaces`` recorded (before
+    they are written); unchanged when there are none."""
+    more = {Copy(ns, secret.target_name) for ns in namespaces}
+    if more <= set(status.copies or ()):
+        return status
     return replace(status, copies=tuple(sorted(set(status.copies or ()) | more)))
 
 

@@ -110,7 +110,12 @@ async def reconcile(
         wanted = plan.invalid(status, error, generation, now)
         await _patch(op, metadata["namespace"], metadata["name"], status, wanted)
         return False
-    written, report = await _tick(op, body, secret, status, views, now, grants)
+    news: list[plan.Event] = []
+    try:
+        written, report = await _tick(op, body, secret, status, views, now, grants, news)
+    finally:
+        if news:  # a commit and the write of its version: one Event
+            _post(op, body, plan.told(news))
     await _patch(op, secret.namespace, secret.name, written, report.status)
     if report.wait is not None:
         raise Retry(report.wait.message)
@@ -127,8 +132,10 @@ async def _tick(
     views: Mapping[str, NodeView],
     now: datetime,
     grants: Grants,
+    news: list[plan.Event],
 ) -> tuple[SecretStatus, plan.Report]:
-    """Every step up to the report: the status as last written, and the report."""
+    """Every step up to the report: the status as last written, and the report (``news``:
+    where what was committed and written is told)."""
     sealed_due = secret.spec.source.sealed is not None and plan.distribution_due(
         secret, status, now
     )
@@ -136,14 +143,47 @@ async def _tick(
     distribution = plan.distribution(
         secret, status, views, now, sealers=op.sealers, namespace_uid=uid
     )
+    targets = await _targets(op, body, secret, grants)
     written = status
     if distribution is not None:
         written, status, stalled = await _distribute(
-            op, body, secret, status, distribution, views, now
+            op, body, secret, status, distribution, views, now, targets, news
         )
         if stalled is not None:
             return written, stalled
-    return await _materialize(op, body, secret, written, status, views, now, grants)
+    return await _materialize(op, body, secret, written, status, views, now, targets, news)
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """Where the target Secret may go and what holds its name there, read once a tick."""
+
+    delivery: plan.Delivery
+    versions: Mapping[str, int | None]
+    """Of each allowed namespace: the version our copy there carries (None: none)."""
+    conflicts: Sequence[str]
+    """Allowed namespaces where someone else's Secret holds the name."""
+    owned: Sequence[str]
+    """Allowed namespaces where our copy is."""
+
+    @property
+    def writable(self) -> list[str]:
+        """Where a new version is written: every allowed namespace not taken by another."""
+        return [ns for ns in self.versions if ns not in self.conflicts]
+
+
+async def _targets(
+    op: Operator, body: Mapping[str, Any], secret: DecentralizedSecret, grants: Grants
+) -> _Targets:
+    uid = body["metadata"]["uid"]
+    deliver = plan.delivery(secret, grants, op.forbidden, op.served)
+    held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in deliver.allowed}
+    return _Targets(
+        deliver,
+        {ns: target.version for ns, target in held.items()},
+        [ns for ns, target in held.items() if target.exists and not target.owned],
+        [ns for ns, target in held.items() if target.owned],
+    )
 
 
 async def _distribute(
@@ -154,6 +194,8 @@ async def _distribute(
     distribution: plan.Distribution,
     views: Mapping[str, NodeView],
     now: datetime,
+    targets: _Targets,
+    news: list[plan.Event],
 ) -> tuple[SecretStatus, SecretStatus, plan.Report | None]:
     """Abandon, deal or forward, store, commit: the status as last written, the status
     to go on from, and the report when the distribution stalled."""
@@ -177,8 +219,9 @@ async def _distribute(
         detail = "; ".join(str(e) for e in failed.values())[:512]
         logger.warning("%s: %s: %s", secret.ref, report.wait.message, detail)
         return written, status, report
-    done = plan.commit(secret, status, step, now)
+    done = plan.commit(secret, status, step, now, writes=targets.writable)
     written = status = await _commit(op, body, secret, status, done)
+    news.append(done.event)
     if secret.pod_delivery and done.rotated:  # no Secret to write first: retire at once
         await _destroy_older(op, secret, status, views)
     return written, status, None
@@ -192,26 +235,22 @@ async def _materialize(
     status: SecretStatus,
     views: Mapping[str, NodeView],
     now: datetime,
-    grants: Grants,
+    targets: _Targets,
+    news: list[plan.Event],
 ) -> tuple[SecretStatus, plan.Report]:
     """Delete copies no longer allowed, write the committed version where the target
     Secret is stale, report health: the status as last written, and the report."""
-    uid = body["metadata"]["uid"]
-    deliver = plan.delivery(secret, grants, op.forbidden, op.served)
-    held = {ns: await op.kube.target(ns, secret.target_name, uid) for ns in deliver.allowed}
-    versions = {ns: target.version for ns, target in held.items()}
-    conflicts = [ns for ns, target in held.items() if target.exists and not target.owned]
-    owned = [ns for ns, target in held.items() if target.owned]
-    stale, kept = plan.copies(secret, status, deliver.allowed, owned)
-    await _delete_copies(op, body, stale, uid)
+    conflicts = targets.conflicts
+    stale, kept = plan.copies(secret, status, targets.delivery.allowed, targets.owned)
+    await _delete_copies(op, body, stale, body["metadata"]["uid"])
     status = replace(status, copies=kept or None)
-    materialize = plan.materialize(secret, status, views, versions, conflicts=conflicts)
+    materialize = plan.materialize(secret, status, views, targets.versions, conflicts=conflicts)
     collected = None
     if materialize is not None:
-        status = plan.recorded(status, secret, materialize)
+        status = plan.recorded(status, secret, materialize.namespaces)
         rules = plan.accepted_rules(secret, await op.kube.namespace_uid(secret.namespace))
         collected = await _collect(op, secret, status, materialize, rules)
-    refused = plan.refusals(secret, deliver, conflicts)
+    refused = plan.refusals(secret, targets.delivery, conflicts)
     report = plan.report(secret, status, views, now, collected, refused=refused)
     for event in report.events:
         _post(op, body, event)
@@ -219,7 +258,7 @@ async def _materialize(
         assert materialize is not None and collected is not None and collected.data is not None
         written = await _record_copies(op, secret, written, status)
         await _write_secrets(op, body, secret, status, materialize.namespaces, collected.data)
-        _post(op, body, report.materialized)
+        news.append(report.materialized)
     return written, report
 
 
@@ -280,7 +319,6 @@ async def _commit(
         op.events(body, "Warning", "SourceKept", message)
     if done.rotated:
         METRICS.rotations.inc()
-    _post(op, body, done.event)
     return done.status
 
 

@@ -271,6 +271,18 @@ def test_a_commit_pins_the_keys_clears_pending_and_deletes_an_imported_source() 
     assert plan.commit(kept, pending, plan.Forward(THREE, dealt), NOW).delete_source is None
 
 
+def test_a_commit_records_the_copies_it_is_about_to_write_and_keeps_the_others() -> None:
+    shared = secret(access={"namespaces": ["web"]})
+    pending = SecretStatus(pending_version=2, copies=(Copy("old", "db"),))
+    dealt = Dealt(2, {}, {"a": 3, "b": 1, "c": 2}, "f" * 64)
+    done = plan.commit(shared, pending, plan.Forward(THREE, dealt), NOW, writes=["ns", "web"])
+    assert done.status.copies == (Copy("ns", "db"), Copy("old", "db"), Copy("web", "db")), (
+        "a stale copy stays recorded until it is deleted"
+    )
+    quiet = plan.commit(secret(), SecretStatus(pending_version=1), plan.Forward(THREE, dealt), NOW)
+    assert quiet.status.copies is None
+
+
 def test_a_failed_store_says_which_nodes_and_touches_only_distributed() -> None:
     report = plan.store_failed(secret(), COMMITTED, 2, ["b", "c"], NOW)
     assert report.wait is not None and report.wait.reason == Reason.DISTRIBUTING
@@ -445,10 +457,18 @@ def test_copies_no_longer_allowed_are_deleted_and_only_those() -> None:
     assert kept == ()
     _, found = plan.copies(shared, SecretStatus(), ["ns", "web"], owned=["web"])
     assert found == (Copy("web", "db"),), "a copy made before copies were recorded is adopted"
-    step = plan.Materialize(("apps",), ())
-    assert plan.recorded(status, shared, step).copies == (
+    assert plan.recorded(status, shared, ["apps"]).copies == (
         Copy("apps", "db"),
         Copy("ns", "db"),
         Copy("old", "db"),
         Copy("web", "db"),
     )
+
+
+def test_what_a_tick_committed_and_wrote_is_told_in_one_event() -> None:
+    committed = plan.Event("Normal", "Rotated", "version 2 committed")
+    written = plan.Event("Normal", "Materialized", "Secret db written with version 2")
+    assert plan.told([committed, written]) == plan.Event(
+        "Normal", "Rotated", "version 2 committed; Secret db written with version 2"
+    )
+    assert plan.told([written]) == written
