@@ -58,7 +58,8 @@ def register(subparsers: Any) -> None:
         "--interval",
         type=float,
         default=10.0,
-        help="seconds between reconciliations of one secret (default 10)",
+        help="most seconds between passes over one secret (it is also passed over at once "
+        "when it changes); a pass that failed is retried after this (default 10)",
     )
     parser.add_argument(
         "--resync",
@@ -134,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
             identity=args.identity,
         ).acquire()
     kopf.configure(verbose=False)
-    # kopf logs every successful handler run at INFO: a line per tick per object, which at
-    # a thousand secrets costs more than the ticks themselves. Failures stay (WARNING+).
+    # kopf logs every successful handler run at INFO: a line per event per object, which
+    # at a thousand secrets costs more than the handlers themselves. Failures stay (WARNING+).
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if settings.served:
         kopf.run(registry=registry, namespaces=sorted(settings.served), standalone=True)

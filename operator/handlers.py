@@ -1,17 +1,21 @@
-"""kopf handlers: a timer reconciles each DecentralizedSecret, a finalizer destroys shares.
+"""kopf handlers: a loop reconciles each DecentralizedSecret, a finalizer destroys shares.
 
-One timer per object (not change handlers) keeps the loop level-triggered: whatever
-happened while the operator was down, crashed mid-dealing, or while nodes were away,
-the next tick sees the current state and converges. A tick of a Ready secret whose
-inputs did not change is skipped (:mod:`kuorum.operator.quiet`). ShareNodes and DeliveryGrants are
-kept in kopf indexes, so a tick never lists them. Both handlers wait the same way: they raise
-:class:`~kuorum.operator.reconcile.Retry`; the timer logs it and tries at its next tick,
+Each object has one loop (a kopf daemon) that passes over it when the object changes
+(an event handler wakes it) and at least every ``--interval`` seconds otherwise. Level-
+triggered: whatever happened while the operator was down, crashed mid-dealing, or while
+nodes were away, the next pass sees the current state and converges. A pass that would
+find nothing to do is skipped (:mod:`kuorum.operator.quiet`): a Ready secret whose
+object, node views and grants are as its last pass left them, and a body older than its
+last pass's own writes. ShareNodes and DeliveryGrants are kept in kopf indexes, so a pass
+never lists them. Both handlers wait the same way: they raise
+:class:`~kuorum.operator.reconcile.Retry`; the loop logs it and tries at its next pass,
 the finalizer hands it to kopf as a TemporaryError.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Mapping
@@ -89,6 +93,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
         memo.inputs = Inputs(lambda index: _views(index, config, memo.pins))
         memo.quiet = Quiet()
         memo.reconciling = asyncio.Semaphore(RECONCILING)
+        memo.wakeups = {}
         memo.operator = Operator(
             kube=KubeIO(config.api, resync=config.resync),
             client_for=client_for,
@@ -122,28 +127,26 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             logger.warning("ignoring %s", error)
             return {}
 
-    @kopf.timer(*SECRETS, id="reconcile", interval=config.interval, registry=registry)
-    async def tick(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-        inputs, quiet, uid = memo.inputs, memo.quiet, str(body.metadata.uid)
-        inputs.refresh(kwargs["sharenodes"], kwargs["grants"])
-        if quiet.skip(uid, _inputs_key(body, inputs), utcnow()):
-            return
-        async with memo.reconciling:
-            key, now = _inputs_key(body, inputs), utcnow()
-            with METRICS.reconcile_seconds.time():
-                try:
-                    await memo.pins.sync()
-                    ready = await reconcile(
-                        memo.operator, body, inputs.views, now=now, grants=kwargs["grants"]
-                    )
-                except Retry as waiting:
-                    ready = False
-                    logger.info("%s/%s: %s", body.metadata.namespace, body.metadata.name, waiting)
-        if ready:
-            quiet.ready(uid, key, _rest_until(body, now, config))
-        else:
-            quiet.forget(uid)
-        _count(memo, uid, ready)
+    @kopf.on.event(*SECRETS, id="wake", registry=registry)
+    def wake(*, uid: str, memo: kopf.Memo, **_: Any) -> None:
+        """Any change of the object wakes its loop (its own writes too: Quiet tells them)."""
+        woken = memo.wakeups.get(uid)
+        if woken is not None:
+            woken.set()
+
+    @kopf.daemon(*SECRETS, id="reconcile", registry=registry)
+    async def loop(
+        *, body: kopf.Body, uid: str, memo: kopf.Memo, stopped: kopf.DaemonStopped, **kw: Any
+    ) -> None:
+        woken = memo.wakeups.setdefault(uid, asyncio.Event())
+        try:
+            while not stopped and not body.metadata.get("deletionTimestamp"):
+                woken.clear()
+                await _pass(config, memo, body, kw["sharenodes"], kw["grants"])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), config.interval)
+        finally:
+            memo.wakeups.pop(uid, None)
 
     @kopf.on.delete(*SECRETS, id="destroy-shares", registry=registry)
     async def destroy(*, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
@@ -158,14 +161,41 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
     return registry
 
 
-def _inputs_key(body: kopf.Body, inputs: Inputs) -> tuple[Any, int]:
-    """What a tick reads that can change: the object (its resourceVersion), the views
-    and grants (their epoch)."""
-    return body.metadata.get("resourceVersion"), inputs.epoch
+async def _pass(
+    config: OperatorSettings,
+    memo: kopf.Memo,
+    body: kopf.Body,
+    nodes: Mapping[str, Any],
+    grants: Mapping[str, Any],
+) -> None:
+    """One pass over one object, unless it would find nothing to do (Quiet); what it
+    read and wrote is remembered for the next."""
+    inputs, quiet, uid = memo.inputs, memo.quiet, str(body.metadata.uid)
+    inputs.refresh(nodes, grants)
+    if quiet.skip(uid, body.metadata.get("resourceVersion"), inputs.epoch, utcnow()):
+        return
+    async with memo.reconciling:
+        namespace, name = str(body.metadata.namespace), str(body.metadata.name)
+        read, epoch, now = body.metadata.get("resourceVersion"), inputs.epoch, utcnow()
+        ready, until = False, now + timedelta(seconds=config.interval)
+        with METRICS.reconcile_seconds.time():
+            try:
+                await memo.pins.sync()
+                ready = await reconcile(memo.operator, body, inputs.views, now=now, grants=grants)
+            except Retry as waiting:
+                logger.info("%s/%s: %s", namespace, name, waiting)
+            except Exception:  # the loop goes on: the next pass tries again
+                logger.exception("%s/%s: reconciliation failed", namespace, name)
+            finally:
+                if ready:
+                    until = _rest_until(body, now, config)
+                written = memo.operator.kube.written(namespace, name)
+                quiet.passed(uid, read, written, epoch, until)
+    _count(memo, uid, ready)
 
 
 def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> datetime:
-    """Until when a Ready secret's ticks may be skipped: its next rotation, or the next
+    """Until when a Ready secret's passes may be skipped: its next rotation, or the next
     read of its target Secrets, whichever comes first."""
     until = now + timedelta(seconds=config.resync)
     rotation = SecretStatus.from_dict(dict(body.status)).next_rotation_time
@@ -175,7 +205,7 @@ def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> dat
 class NoDiffBase(kopf.DiffBaseStorage):
     """kopf keeps the last handled object (an annotation) to tell creations from updates,
     one more write per object and a copy of the spec in every watch event. The operator
-    has no creation or update handlers (its timer is level-triggered), so nothing is kept:
+    has no creation or update handlers (its loop is level-triggered), so nothing is kept:
     every object looks handled, and kopf writes no diffbase at all."""
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:

@@ -7,7 +7,7 @@ Responses are read as JSON, not as the client's models: what the operator needs 
 Secret is a few fields, and building models costs more than the round trip.
 
 What holds each target name is remembered for ``resync`` seconds after it was read or
-written (:meth:`KubeIO.target`): a tick of an unchanged secret makes no API call. The
+written (:meth:`KubeIO.target`): a pass of an unchanged secret makes no API call. The
 cost is that a target Secret deleted or changed by someone else is noticed only then.
 
 The operator writes only ``status`` of a DecentralizedSecret (never ``spec``:
@@ -103,6 +103,7 @@ class KubeIO:
         self._targets: dict[tuple[str, str], tuple[float, str, Target]] = {}
         """(namespace, name) -> (when to read again, uid asked for, what holds it)."""
         self._sweep_at = 0.0
+        self._written: dict[tuple[str, str], list[str]] = {}
 
     async def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a client method on the pool; its body as JSON (None when it has none)."""
@@ -113,7 +114,7 @@ class KubeIO:
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         """Merge ``status`` into the object's status (None values delete fields)."""
         body: Any = {"status": dict(status)}
-        await self._call(
+        found = await self._call(
             self._custom.patch_namespaced_custom_object_status,
             names.GROUP,
             names.VERSION,
@@ -123,6 +124,13 @@ class KubeIO:
             body,
             _content_type=MERGE_PATCH,
         )
+        versions = self._written.setdefault((namespace, name), [])
+        versions.append(str(found["metadata"]["resourceVersion"]))
+
+    def written(self, namespace: str, name: str) -> list[str]:
+        """The resourceVersions the object's status patches returned since last asked,
+        oldest first: what tells the operator's own writes from later changes."""
+        return self._written.pop((namespace, name), [])
 
     async def namespace_uid(self, namespace: str) -> str | None:
         """The uid of a namespace, or None when it does not exist."""
@@ -193,7 +201,7 @@ class KubeIO:
         owner: Mapping[str, Any] | None,
     ) -> None:
         """Create the Secret carrying ``version``, or replace our own copy (never another's:
-        :class:`TargetConflict`); a copy changed since it was read fails, for the next tick."""
+        :class:`TargetConflict`); a copy changed since it was read fails, for the next pass."""
         key = (namespace, name)
         self._remember(key, uid, None)  # whatever happens below, read it again next time
         metadata: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""What one tick does to a DecentralizedSecret, decided without I/O.
+"""What one pass does to a DecentralizedSecret, decided without I/O.
 
 Each function takes the parsed secret, its status, the node views, the clock and the
 results of I/O already done (target Secret versions, a collection), and returns a
@@ -45,7 +45,7 @@ BAD_SHARES_KEPT = 10
 
 @dataclass(frozen=True)
 class Wait:
-    """The tick cannot go on: a condition reason and a message saying what to do."""
+    """The pass cannot go on: a condition reason and a message saying what to do."""
 
     reason: Reason
     message: str
@@ -76,7 +76,7 @@ class Distribution:
     step: Deal | Forward | Wait | None
     """None: the sealed source was rolled back to the committed version; nothing to store."""
     status: SecretStatus
-    """The status the rest of the tick starts from."""
+    """The status the rest of the pass starts from."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Materialize:
 
 @dataclass(frozen=True)
 class Report:
-    """How a tick ends: the status it reports (one patch), Events, and what follows."""
+    """How a pass ends: the status it reports (one patch), Events, and what follows."""
 
     status: SecretStatus
     events: tuple[Event, ...] = ()
@@ -120,7 +120,7 @@ class Report:
     materialized: Event | None = None
     """Set when t shares opened the payload: write the stale Secrets, then post this."""
     wait: Wait | None = None
-    """Set when the tick could not finish: it is retried at the next one."""
+    """Set when the pass could not finish: it is retried at the next one."""
     retire: bool = False
     """A newer version was just materialized: older ones may be destroyed on the nodes."""
 
@@ -134,7 +134,7 @@ def invalid(
 
 
 def distribution_due(secret: DecentralizedSecret, status: SecretStatus, now: datetime) -> bool:
-    """Whether a new version is to be stored this tick."""
+    """Whether a new version is to be stored this pass."""
     if status.version is None or status.pending_version is not None:
         return True
     sealed = secret.spec.source.sealed
@@ -154,7 +154,7 @@ def distribution(
     sealers: frozenset[bytes] | None = None,
     namespace_uid: str | None = None,
 ) -> Distribution | None:
-    """What to store this tick, or None when the committed version stays; ``sealers``:
+    """What to store this pass, or None when the committed version stays; ``sealers``:
     the only keys a sealed source may be sealed with (None: any); ``namespace_uid``: the
     uid of the secret's namespace now (read when a sealed source is due)."""
     if not distribution_due(secret, status, now):
@@ -276,7 +276,7 @@ def source_missing(secret: DecentralizedSecret) -> Wait:
 
 
 def stalled(secret: DecentralizedSecret, status: SecretStatus, wait: Wait, now: datetime) -> Report:
-    """No new version this tick: Distributed False says why; the current version serves."""
+    """No new version this pass: Distributed False says why; the current version serves."""
     updates = [(ConditionType.DISTRIBUTED, False)]
     if wait.reason == Reason.NODE_KEY_CHANGED:
         updates.append((ConditionType.DEGRADED, True))
@@ -354,7 +354,7 @@ def commit(
 
 
 def told(news: Sequence[Event]) -> Event:
-    """One Event for what a tick committed and wrote (one write to the apiserver, and one
+    """One Event for what a pass committed and wrote (one write to the apiserver, and one
     line in ``kubectl describe``): the first one's type and reason, every message."""
     return replace(news[0], message="; ".join(e.message for e in news))
 

@@ -1,17 +1,20 @@
-"""Ticks that need not run: a Ready secret whose object and inputs are as they were.
+"""Passes that need not run: the object and its inputs are as the last pass left them.
 
-kopf ticks every DecentralizedSecret every ``--interval`` seconds. For a secret that was
-Ready at its last tick, whose object (by resourceVersion), node views and grants are the
-same now, and before anything it waits for falls due (its next rotation, the next read
-of its target Secrets), a tick would find nothing to do: it is skipped, so a thousand
-quiet secrets cost next to nothing. The views and grants every tick reads are computed
-at most once a second (:class:`Inputs`), not once per object.
+Each DecentralizedSecret's loop wakes on every change of the object (its own status
+writes included) and every ``--interval`` seconds. A pass is skipped when the object (by
+resourceVersion), node views and grants are as the last pass left them and nothing it
+waits for falls due (for a Ready secret its next rotation or the next read of its target
+Secrets; otherwise the next retry), so a thousand quiet secrets cost next to nothing. A
+body older than the last pass's own last write (an event of an earlier write arriving
+late) is skipped too: a pass over it would act on a status already replaced (abandon a
+version just committed). The views and grants are computed at most once a second
+(:class:`Inputs`), not once per object.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 from kuorum.placement import NodeView
 
 REFRESH = 1.0
-"""Seconds the node views and grants are reused between ticks (heartbeats are 45 s)."""
+"""Seconds the node views and grants are reused between passes (heartbeats are 45 s)."""
 
 
 class Inputs:
@@ -56,25 +59,42 @@ class Inputs:
 
 @dataclass(frozen=True)
 class _Rest:
-    key: Hashable
+    version: str | None
+    """The object's resourceVersion when the pass ended: its last write, or what it read."""
+    epoch: int
     until: datetime
+    superseded: frozenset[str]
+    """Its resourceVersions before the pass's last write: a body with one is stale."""
 
 
 class Quiet:
-    """Which secrets may skip their tick: by uid, the inputs they were Ready with."""
+    """Which passes need not run, by uid: what the last pass ended with, and until when
+    nothing is due."""
 
     def __init__(self) -> None:
         self._rest: dict[str, _Rest] = {}
 
-    def skip(self, uid: str, key: Hashable, now: datetime) -> bool:
-        """Whether the secret was Ready with exactly ``key`` and nothing is due yet."""
+    def skip(self, uid: str, version: str | None, epoch: int, now: datetime) -> bool:
+        """Whether a pass over the object at ``version``, with inputs at ``epoch``, would
+        find nothing to do: the object and inputs are as the last pass left them and
+        nothing is due yet, or the body is older than the last pass's own write (the event
+        of that write is on its way; acting on the older body would undo it)."""
         rest = self._rest.get(uid)
-        return rest is not None and rest.key == key and now < rest.until
+        if rest is None:
+            return False
+        if version in rest.superseded:
+            return True
+        return (version, epoch) == (rest.version, rest.epoch) and now < rest.until
 
-    def ready(self, uid: str, key: Hashable, until: datetime) -> None:
-        """The secret is Ready with ``key``: its ticks may rest until ``until``."""
-        self._rest[uid] = _Rest(key, until)
+    def passed(
+        self, uid: str, read: str | None, written: Sequence[str], epoch: int, until: datetime
+    ) -> None:
+        """A pass read the object at ``read`` and wrote its status ``written`` times (the
+        resourceVersions each write returned): rest until ``until`` unless it changes."""
+        superseded = frozenset({read, *written[:-1]} if written else ()) - {None}
+        final = written[-1] if written else read
+        self._rest[uid] = _Rest(final, epoch, until, frozenset(str(v) for v in superseded))
 
     def forget(self, uid: str) -> None:
-        """Tick it next time (it was not Ready, or it is gone)."""
+        """The object is gone."""
         self._rest.pop(uid, None)

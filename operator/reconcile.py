@@ -16,7 +16,7 @@ committed; then its shares are destroyed.
 :mod:`kuorum.operator.plan` decides each step from the status and what I/O returned;
 this module only carries the steps out. Status is written by merge patch: the pending
 version and the commit (the two-phase commit's own writes, each durable before what
-depends on it), then one report at the end of the tick, left out when nothing changed.
+depends on it), then one report at the end of the pass, left out when nothing changed.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ Events = Callable[[Any, str, str, str], None]
 
 class Retry(KuorumError):
     """Not done yet (nodes down, source missing, shares left): the one way our handlers ask
-    to run again. The timer logs it and tries at its next tick; the finalizer hands it to
+    to run again. The loop logs it and tries at its next pass; the finalizer hands it to
     kopf, which calls again after ``delay`` seconds."""
 
     def __init__(self, message: str, delay: float = 10.0) -> None:
@@ -112,7 +112,7 @@ async def reconcile(
         return False
     news: list[plan.Event] = []
     try:
-        written, report = await _tick(op, body, secret, status, views, now, grants, news)
+        written, report = await _steps(op, body, secret, status, views, now, grants, news)
     finally:
         if news:  # a commit and the write of its version: one Event
             _post(op, body, plan.told(news))
@@ -124,7 +124,7 @@ async def reconcile(
     return True
 
 
-async def _tick(
+async def _steps(
     op: Operator,
     body: Mapping[str, Any],
     secret: DecentralizedSecret,
@@ -156,7 +156,7 @@ async def _tick(
 
 @dataclass(frozen=True)
 class _Targets:
-    """Where the target Secret may go and what holds its name there, read once a tick."""
+    """Where the target Secret may go and what holds its name there, read once a pass."""
 
     delivery: plan.Delivery
     versions: Mapping[str, int | None]
@@ -292,7 +292,7 @@ def _post(op: Operator, body: Mapping[str, Any], event: plan.Event) -> None:
 async def _record_pending(
     op: Operator, secret: DecentralizedSecret, status: SecretStatus, version: int
 ) -> SecretStatus:
-    """Write ``pendingVersion`` before any share leaves: after a crash, the next tick knows
+    """Write ``pendingVersion`` before any share leaves: after a crash, the next pass knows
     this number was attempted and abandons it (a number is never dealt twice)."""
     await op.kube.patch_status(secret.namespace, secret.name, {"pendingVersion": version})
     return replace(status, pending_version=version)
@@ -309,7 +309,7 @@ async def _commit(
 
     Its own write, not part of the report: were the target Secret written, or an
     imported Secret deleted, before the commit is durable, a crash would leave values
-    of a version the next tick abandons (and destroys), or lose imported values.
+    of a version the next pass abandons (and destroys), or lose imported values.
     """
     await _patch(op, secret.namespace, secret.name, status, done.status)
     if done.delete_source is not None and not await op.kube.delete_imported(

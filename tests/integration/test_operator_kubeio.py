@@ -1,5 +1,5 @@
 """The operator's Kubernetes calls against a real apiserver, with its real credentials:
-what holds a target name is remembered for ``resync`` seconds (a quiet tick reads
+what holds a target name is remembered for ``resync`` seconds (a quiet pass reads
 nothing), forgotten when the operator writes or deletes, and a foreign Secret is never
 taken over."""
 

@@ -465,7 +465,7 @@ def test_copies_no_longer_allowed_are_deleted_and_only_those() -> None:
     )
 
 
-def test_what_a_tick_committed_and_wrote_is_told_in_one_event() -> None:
+def test_what_a_pass_committed_and_wrote_is_told_in_one_event() -> None:
     committed = plan.Event("Normal", "Rotated", "version 2 committed")
     written = plan.Event("Normal", "Materialized", "Secret db written with version 2")
     assert plan.told([committed, written]) == plan.Event(

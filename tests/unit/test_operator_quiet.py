@@ -1,5 +1,6 @@
-"""Which ticks the operator skips: only a Ready secret's, with the very inputs it was
-Ready with, and never past what it waits for."""
+"""Which passes the operator skips: those over an object and inputs exactly as the last
+pass left them, never past what it waits for, and those over a body older than the last
+pass's own writes."""
 
 from __future__ import annotations
 
@@ -59,14 +60,25 @@ def test_the_epoch_moves_only_when_views_or_grants_change() -> None:
         first = inputs.epoch
 
 
-def test_a_tick_is_skipped_only_with_the_same_key_and_before_it_is_due() -> None:
+def test_a_pass_is_skipped_only_as_the_last_one_left_it_and_before_it_is_due() -> None:
     quiet = Quiet()
-    assert not quiet.skip("u", ("1", 1), NOW)  # never Ready yet
-    quiet.ready("u", ("1", 1), NOW + timedelta(minutes=5))
-    assert quiet.skip("u", ("1", 1), NOW)
-    assert not quiet.skip("u", ("2", 1), NOW)  # the object changed
-    assert not quiet.skip("u", ("1", 2), NOW)  # nodes or grants changed
-    assert not quiet.skip("u", ("1", 1), NOW + timedelta(minutes=5))  # due
-    assert not quiet.skip("v", ("1", 1), NOW)  # another secret
+    assert not quiet.skip("u", "1", 1, NOW)  # never passed yet
+    quiet.passed("u", "1", [], 1, NOW + timedelta(minutes=5))
+    assert quiet.skip("u", "1", 1, NOW)
+    assert not quiet.skip("u", "2", 1, NOW)  # the object changed
+    assert not quiet.skip("u", "1", 2, NOW)  # nodes or grants changed
+    assert not quiet.skip("u", "1", 1, NOW + timedelta(minutes=5))  # due
+    assert not quiet.skip("v", "1", 1, NOW)  # another secret
     quiet.forget("u")
-    assert not quiet.skip("u", ("1", 1), NOW)
+    assert not quiet.skip("u", "1", 1, NOW)
+
+
+def test_a_body_older_than_the_last_passs_own_write_is_skipped_and_the_newest_rests() -> None:
+    quiet = Quiet()
+    quiet.passed("u", "10", ["11", "12", "13"], 1, NOW + timedelta(seconds=10))
+    for stale in ["10", "11", "12"]:  # read, pending, commit: their events may come late
+        assert quiet.skip("u", stale, 1, NOW), stale
+        assert quiet.skip("u", stale, 2, NOW + timedelta(hours=1)), "stale even when due"
+    assert quiet.skip("u", "13", 1, NOW), "its own last write: nothing new"
+    assert not quiet.skip("u", "13", 1, NOW + timedelta(seconds=10)), "due"
+    assert not quiet.skip("u", "14", 1, NOW), "someone else's change"
