@@ -170,35 +170,61 @@ async def _pass(
 ) -> None:
     """One pass over one object, unless it would find nothing to do (Quiet); what it
     read and wrote is remembered for the next."""
-    inputs, quiet, uid = memo.inputs, memo.quiet, str(body.metadata.uid)
+    inputs, quiet, kube = memo.inputs, memo.quiet, memo.operator.kube
+    uid, namespace, name = (str(body.metadata[k]) for k in ("uid", "namespace", "name"))
     inputs.refresh(nodes, grants)
     if quiet.skip(uid, body.metadata.get("resourceVersion"), inputs.epoch, utcnow()):
         return
     async with memo.reconciling:
-        namespace, name = str(body.metadata.namespace), str(body.metadata.name)
-        read, epoch, now = body.metadata.get("resourceVersion"), inputs.epoch, utcnow()
+        obj = await _current(memo, body)
+        epoch, views, now = inputs.epoch, inputs.views, utcnow()
+        if obj is None or quiet.skip(uid, _version(obj), epoch, now):
+            return
         ready, until = False, now + timedelta(seconds=config.interval)
         with METRICS.reconcile_seconds.time():
             try:
                 await memo.pins.sync()
-                ready = await reconcile(memo.operator, body, inputs.views, now=now, grants=grants)
+                ready = await reconcile(memo.operator, obj, views, now=now, grants=grants)
+                if ready:
+                    until = _rest_until(obj, now, config)
             except Retry as waiting:
                 logger.info("%s/%s: %s", namespace, name, waiting)
             except Exception:  # the loop goes on: the next pass tries again
                 logger.exception("%s/%s: reconciliation failed", namespace, name)
             finally:
-                if ready:
-                    until = _rest_until(body, now, config)
-                written = memo.operator.kube.written(namespace, name)
-                quiet.passed(uid, read, written, epoch, until)
+                written = kube.written(namespace, name)
+                quiet.passed(uid, _version(obj), written, epoch, until)
     _count(memo, uid, ready)
 
 
-def _rest_until(body: kopf.Body, now: datetime, config: OperatorSettings) -> datetime:
+async def _current(memo: kopf.Memo, body: kopf.Body) -> Mapping[str, Any] | None:
+    """The object to pass over: kopf's latest body (a snapshot: kopf replaces it whole),
+    or, when that may be older than the last pass's own writes, the object as the
+    apiserver has it now (None: gone, or not readable this time)."""
+    obj = dict(body)
+    if not memo.quiet.unsure(str(body.metadata.uid), _version(obj)):
+        return obj
+    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
+    try:
+        fresh: Mapping[str, Any] | None = await memo.operator.kube.decentralized_secret(
+            namespace, name
+        )
+    except Exception:  # the loop goes on: the next pass tries again
+        logger.exception("%s/%s: reading it failed", namespace, name)
+        return None
+    return fresh
+
+
+def _version(obj: Mapping[str, Any]) -> str | None:
+    version = obj["metadata"].get("resourceVersion")
+    return str(version) if version is not None else None
+
+
+def _rest_until(obj: Mapping[str, Any], now: datetime, config: OperatorSettings) -> datetime:
     """Until when a Ready secret's passes may be skipped: its next rotation, or the next
     read of its target Secrets, whichever comes first."""
     until = now + timedelta(seconds=config.resync)
-    rotation = SecretStatus.from_dict(dict(body.status)).next_rotation_time
+    rotation = SecretStatus.from_dict(obj.get("status") or {}).next_rotation_time
     return min(until, rotation) if rotation is not None else until
 
 

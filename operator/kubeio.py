@@ -132,6 +132,18 @@ class KubeIO:
         oldest first: what tells the operator's own writes from later changes."""
         return self._written.pop((namespace, name), [])
 
+    async def decentralized_secret(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The DecentralizedSecret as the apiserver has it now, or None when it is gone."""
+        found: Mapping[str, Any] | None = await self._get(
+            self._custom.get_namespaced_custom_object,
+            names.GROUP,
+            names.VERSION,
+            namespace,
+            names.SECRET_PLURAL,
+            name,
+        )
+        return found
+
     async def namespace_uid(self, namespace: str) -> str | None:
         """The uid of a namespace, or None when it does not exist."""
         found = await self._get(self._core.read_namespace, namespace)

@@ -86,6 +86,19 @@ class Quiet:
             return True
         return (version, epoch) == (rest.version, rest.epoch) and now < rest.until
 
+    def unsure(self, uid: str, version: str | None) -> bool:
+        """Whether a body at ``version`` may be older than the last pass's writes: that
+        pass wrote, and ``version`` is none of its own. Someone else wrote it (kopf's
+        finalizer, a user), before those writes (its event overtaken by theirs) or after;
+        only a read of the object tells."""
+        rest = self._rest.get(uid)
+        return (
+            rest is not None
+            and bool(rest.superseded)
+            and version != rest.version
+            and version not in rest.superseded
+        )
+
     def passed(
         self, uid: str, read: str | None, written: Sequence[str], epoch: int, until: datetime
     ) -> None:

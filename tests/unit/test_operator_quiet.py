@@ -82,3 +82,14 @@ def test_a_body_older_than_the_last_passs_own_write_is_skipped_and_the_newest_re
     assert quiet.skip("u", "13", 1, NOW), "its own last write: nothing new"
     assert not quiet.skip("u", "13", 1, NOW + timedelta(seconds=10)), "due"
     assert not quiet.skip("u", "14", 1, NOW), "someone else's change"
+
+
+def test_a_body_none_of_the_last_passs_own_writes_is_read_again_only_after_it_wrote() -> None:
+    quiet = Quiet()
+    quiet.passed("u", "10", [], 1, NOW)
+    assert not quiet.unsure("u", "11"), "no write: kopf's stream only moves forward from 10"
+    quiet.passed("u", "10", ["12", "13"], 1, NOW)
+    assert quiet.unsure("u", "11"), "kopf's finalizer, between our read and our writes"
+    assert quiet.unsure("u", "14"), "or a user's edit after them"
+    assert not any(quiet.unsure("u", v) for v in ["10", "12", "13"]), "known: skipped or rests"
+    assert not quiet.unsure("v", "11"), "never passed over"
