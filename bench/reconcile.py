@@ -18,20 +18,22 @@ each applied at once and waited for until every one is Ready:
 
 ``--memory-only`` runs the generated row alone (for large N). ``--profile DIR`` samples
 the operator and one node with py-spy during rows 1 and 2 and prints the top entries.
-Prints tables in the format of docs/benchmarks.md.
+Prints tables in the format of docs/benchmarks.md: the rows, and the CPU the operator,
+the nodes, kube-apiserver and etcd used during each.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,10 +73,17 @@ def run(plane: ControlPlane, args: argparse.Namespace) -> None:
     devstack.start_nodes(plane, 5)
     devstack.start_operator(plane)
     custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
-    pids = {r.name: r.pid for r in plane.supervisor.records() if r.name.startswith("kuorum-")}
+    pids = {r.name: r.pid for r in plane.supervisor.records()}
     operator = pids["kuorum-operator"]
     nodes = [pids[n] for n in sorted(pids) if n.startswith("kuorum-node-")]
     rows: list[tuple[str, float, str]] = []
+    groups = {
+        "operator": [operator],
+        "5 nodes": nodes,
+        "kube-apiserver": [pids["kube-apiserver"]],
+        "etcd": [pids["etcd"]],
+    }
+    spent: list[tuple[str, float, dict[str, float]]] = []
 
     plain = _timed(
         lambda: _parallel(
@@ -90,12 +99,16 @@ def run(plane: ControlPlane, args: argparse.Namespace) -> None:
 
     generated = {"source": {"generate": {"keys": [{"name": "password"}]}}, **SPEC}
     _apply_all(api, custom, [("warm-up", generated)])  # the operator sees the nodes: not timed
-    ready = _apply_all(api, custom, [(f"gen-{i}", generated) for i in range(count)])
+    with _cpu_spent(groups) as used:
+        ready = _apply_all(api, custom, [(f"gen-{i}", generated) for i in range(count)])
+    spent.append((f"{count} generated", ready, used))
     rows.append((f"{count} generated secrets all Ready", ready, "s"))
     rows.append(("operator peak RSS after them", _peak_rss_mib(operator), "MiB"))
     if not args.memory_only:
         _reset_peak(operator)
-        ready = _apply_all(api, custom, [(f"sealed-{i}", s) for i, s in enumerate(sealed)])
+        with _cpu_spent(groups) as used:
+            ready = _apply_all(api, custom, [(f"sealed-{i}", s) for i, s in enumerate(sealed)])
+        spent.append((f"{count} sealed", ready, used))
         rows.append((f"{count} sealed secrets all Ready", ready, "s"))
         rows.append(("operator peak RSS during them", _peak_rss_mib(operator), "MiB"))
     for name, profiler in profilers.items():
@@ -110,7 +123,9 @@ def run(plane: ControlPlane, args: argparse.Namespace) -> None:
         rows.append((f"steady state, operator CPU over {args.steady:.0f} s", busy, "% of a core"))
         busy = _cpu_percent(nodes, args.steady)
         rows.append((f"steady state, 5 nodes' CPU over {args.steady:.0f} s", busy, "% of a core"))
-        rotated = _rotate_all(api, custom, [f"gen-{i}" for i in range(count)])
+        with _cpu_spent(groups) as used:
+            rotated = _rotate_all(api, custom, [f"gen-{i}" for i in range(count)])
+        spent.append((f"{count} rotated", rotated, used))
         rows.append((f"rotation wave: {count} generated secrets rotated", rotated, "s"))
 
     print(f"\n{count} DecentralizedSecrets, 3-of-5; 5 share nodes; one operator\n")
@@ -124,6 +139,12 @@ def run(plane: ControlPlane, args: argparse.Namespace) -> None:
             )
         else:
             print(f"| {label} ({unit}) | {value:.1f} | — | — | — |")
+    print(f"\nCPU used during each row (% of the row's time on one core; {os.cpu_count()} cores)\n")
+    print("| row | s | " + " | ".join(groups) + " |")
+    print("|---|---:|" + "---:|" * len(groups))
+    for row, seconds, used in spent:
+        shares = " | ".join(f"{used[g] / seconds * 100:.0f}" for g in groups)
+        print(f"| {row} | {seconds:.1f} | {shares} |")
 
 
 def _sealed_specs(api: client.ApiClient, core: client.CoreV1Api, count: int) -> list[Any]:
@@ -265,6 +286,16 @@ def _cpu_percent(pids: Iterable[int], seconds: float) -> float:
     before = sum(_cpu_ticks(p) for p in pids)
     time.sleep(seconds)
     return (sum(_cpu_ticks(p) for p in pids) - before) / CLOCK / seconds * 100
+
+
+@contextlib.contextmanager
+def _cpu_spent(groups: dict[str, list[int]]) -> Iterator[dict[str, float]]:
+    """CPU seconds each group of processes used inside the block (filled in at its end)."""
+    before = {g: sum(_cpu_ticks(p) for p in pids) for g, pids in groups.items()}
+    used: dict[str, float] = {}
+    yield used
+    for group, pids in groups.items():
+        used[group] = (sum(_cpu_ticks(p) for p in pids) - before[group]) / CLOCK
 
 
 def _cpu_ticks(pid: int) -> int:
