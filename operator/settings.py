@@ -20,7 +20,8 @@ class OperatorSettings:
     service_account: str
     """The operator's ServiceAccount: tokens for the nodes are minted for it."""
     interval: float
-    """Seconds between two reconciliations of one DecentralizedSecret."""
+    """Most seconds between two passes over one DecentralizedSecret (and before a failed
+    one is tried again)."""
     resync: float
     """Seconds a target Secret's holder is trusted as last read or written."""
     heartbeat_grace: timedelta
