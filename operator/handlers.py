@@ -15,7 +15,6 @@ the finalizer hands it to kopf as a TemporaryError.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Mapping
@@ -143,8 +142,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
             while not stopped and not body.metadata.get("deletionTimestamp"):
                 woken.clear()
                 await _pass(config, memo, body, kw["sharenodes"], kw["grants"])
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), config.interval)
+                await _rest(woken, stopped, config.interval)
         finally:
             memo.wakeups.pop(uid, None)
 
@@ -213,6 +211,17 @@ async def _current(memo: kopf.Memo, body: kopf.Body) -> Mapping[str, Any] | None
         logger.exception("%s/%s: reading it failed", namespace, name)
         return None
     return fresh
+
+
+async def _rest(woken: asyncio.Event, stopped: kopf.DaemonStopped, seconds: float) -> None:
+    """Until the object changes, kopf stops the loop (deletion, shutdown), or ``seconds``
+    pass: a stopping operator does not wait out anyone's interval."""
+    sleepers = [asyncio.ensure_future(woken.wait()), asyncio.ensure_future(stopped.wait())]
+    try:
+        await asyncio.wait(sleepers, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sleeper in sleepers:
+            sleeper.cancel()
 
 
 def _version(obj: Mapping[str, Any]) -> str | None:
