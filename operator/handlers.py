@@ -174,7 +174,7 @@ async def _pass(
     if quiet.skip(uid, body.metadata.get("resourceVersion"), inputs.epoch, utcnow()):
         return
     async with memo.reconciling:
-        obj = await _current(memo, body)
+        obj, behind = await _current(memo, body)
         epoch, views, now = inputs.epoch, inputs.views, utcnow()
         if obj is None or quiet.skip(uid, _version(obj), epoch, now):
             return
@@ -191,17 +191,21 @@ async def _pass(
                 logger.exception("%s/%s: reconciliation failed", namespace, name)
             finally:
                 written = kube.written(namespace, name)
-                quiet.passed(uid, _version(obj), written, epoch, until)
+                quiet.passed(uid, _version(obj), written, epoch, until, behind=behind)
     _count(memo, uid, ready)
 
 
-async def _current(memo: kopf.Memo, body: kopf.Body) -> Mapping[str, Any] | None:
+async def _current(
+    memo: kopf.Memo, body: kopf.Body
+) -> tuple[Mapping[str, Any] | None, frozenset[str]]:
     """The object to pass over: kopf's latest body (a snapshot: kopf replaces it whole),
     or, when that may be older than the last pass's own writes, the object as the
-    apiserver has it now (None: gone, or not readable this time)."""
-    obj = dict(body)
-    if not memo.quiet.unsure(str(body.metadata.uid), _version(obj)):
-        return obj
+    apiserver has it now (None: gone, or not readable this time). Also the versions
+    kopf's body may still go through before it catches up with that read: known stale."""
+    uid, obj = str(body.metadata.uid), dict(body)
+    if not memo.quiet.unsure(uid, _version(obj)):
+        return obj, frozenset()
+    behind = memo.quiet.known(uid) | {str(_version(obj))}
     namespace, name = str(body.metadata.namespace), str(body.metadata.name)
     try:
         fresh: Mapping[str, Any] | None = await memo.operator.kube.decentralized_secret(
@@ -209,8 +213,8 @@ async def _current(memo: kopf.Memo, body: kopf.Body) -> Mapping[str, Any] | None
         )
     except Exception:  # the loop goes on: the next pass tries again
         logger.exception("%s/%s: reading it failed", namespace, name)
-        return None
-    return fresh
+        return None, behind
+    return fresh, behind
 
 
 async def _rest(woken: asyncio.Event, stopped: kopf.DaemonStopped, seconds: float) -> None:

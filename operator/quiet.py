@@ -14,7 +14,7 @@ version just committed). The views and grants are computed at most once a second
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,12 +99,28 @@ class Quiet:
             and version not in rest.superseded
         )
 
+    def known(self, uid: str) -> frozenset[str]:
+        """The versions of the object the last pass read, wrote or knew to be older."""
+        rest = self._rest.get(uid)
+        if rest is None:
+            return frozenset()
+        return rest.superseded | ({rest.version} if rest.version is not None else set())
+
     def passed(
-        self, uid: str, read: str | None, written: Sequence[str], epoch: int, until: datetime
+        self,
+        uid: str,
+        read: str | None,
+        written: Sequence[str],
+        epoch: int,
+        until: datetime,
+        *,
+        behind: Collection[str] = (),
     ) -> None:
         """A pass read the object at ``read`` and wrote its status ``written`` times (the
-        resourceVersions each write returned): rest until ``until`` unless it changes."""
-        superseded = frozenset({read, *written[:-1]} if written else ()) - {None}
+        resourceVersions each write returned): rest until ``until`` unless it changes.
+        ``behind``: versions older than ``read`` that kopf's body may still show (the pass
+        read the object afresh because kopf's body was behind)."""
+        superseded = {*behind, *({read, *written[:-1]} if written else ())} - {None}
         final = written[-1] if written else read
         self._rest[uid] = _Rest(final, epoch, until, frozenset(str(v) for v in superseded))
 
