@@ -93,6 +93,7 @@ def install(config: OperatorSettings) -> kopf.OperatorRegistry:
         memo.quiet = Quiet()
         memo.reconciling = asyncio.Semaphore(RECONCILING)
         memo.wakeups = {}
+        memo.ready = {}  # here, not per object: kopf hands each object a copy of this memo
         memo.operator = Operator(
             kube=KubeIO(config.api, resync=config.resync),
             client_for=client_for,
@@ -259,7 +260,7 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
 def _count(memo: kopf.Memo, uid: str | None, ready: bool | None) -> None:
     """Keep the gauge of secrets by Ready up to date (``None``: the object is gone)."""
-    states: dict[str | None, bool] = memo.setdefault("ready", {})
+    states: dict[str | None, bool] = memo.ready
     if ready is None:
         states.pop(uid, None)
     else:

@@ -4,6 +4,7 @@ older than the last pass's writes is never acted on as it is."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import kopf
 import pytest
 
 from kuorum.operator import handlers
+from kuorum.operator.metrics import METRICS
 from kuorum.operator.quiet import Inputs, Quiet
 from kuorum.operator.settings import OperatorSettings
 
@@ -68,6 +70,8 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Any:
         reconciling=asyncio.Semaphore(1),
         pins=FakePins(),
         operator=type("Op", (), {"kube": kube})(),
+        wakeups={},
+        ready={},
     )
     config = OperatorSettings(
         api=None,  # type: ignore[arg-type]
@@ -81,7 +85,8 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Any:
     def once(body: Mapping[str, Any], will_write: list[str] | None = None) -> None:
         if will_write is not None:
             writes.append(will_write)
-        asyncio.run(handlers._pass(config, memo, kopf.Body(dict(body)), {}, {}))
+        own = copy.copy(memo)  # as kopf gives each object its own copy of the memo
+        asyncio.run(handlers._pass(config, own, kopf.Body(dict(body)), {}, {}))
 
     once.seen = seen  # type: ignore[attr-defined]
     once.kube = kube  # type: ignore[attr-defined]
@@ -112,3 +117,11 @@ def test_after_a_fresh_read_the_bodies_kopf_has_yet_to_catch_up_with_stay_skippe
         run(_body(stale))
     assert len(run.seen) == 2, "no pass over a body older than what the last pass read"
     assert run.kube.reads == 1
+
+
+def test_the_ready_gauge_counts_every_object_not_only_the_last(run: Any) -> None:
+    first, second = _body("10"), _body("20")
+    second["metadata"]["uid"] = "v"
+    run(first)
+    run(second)
+    assert METRICS.secrets.labels(ready="True")._value.get() == 2
