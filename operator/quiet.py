@@ -120,8 +120,8 @@ class Quiet:
         resourceVersions each write returned): rest until ``until`` unless it changes.
         ``behind``: versions older than ``read`` that kopf's body may still show (the pass
         read the object afresh because kopf's body was behind)."""
-        superseded = {*behind, *({read, *written[:-1]} if written else ())} - {None}
         final = written[-1] if written else read
+        superseded = {*behind, *({read, *written[:-1]} if written else ())} - {None, final}
         self._rest[uid] = _Rest(final, epoch, until, frozenset(str(v) for v in superseded))
 
     def forget(self, uid: str) -> None:

@@ -93,3 +93,11 @@ def test_a_body_none_of_the_last_passs_own_writes_is_read_again_only_after_it_wr
     assert quiet.unsure("u", "14"), "or a user's edit after them"
     assert not any(quiet.unsure("u", v) for v in ["10", "12", "13"]), "known: skipped or rests"
     assert not quiet.unsure("v", "11"), "never passed over"
+
+
+def test_the_version_a_pass_ends_at_is_never_stale_even_when_kopf_was_behind() -> None:
+    quiet = Quiet()
+    # kopf's finalizer patch "13" landed after our write "12"; the fresh read found "13"
+    quiet.passed("u", "13", [], 1, NOW, behind={"10", "12", "13"})
+    assert quiet.skip("u", "12", 1, NOW + timedelta(hours=1)), "older: stale"
+    assert not quiet.skip("u", "13", 1, NOW), "the current version is due, not stale"
