@@ -64,7 +64,8 @@ class _Rest:
     epoch: int
     until: datetime
     superseded: frozenset[str]
-    """Its resourceVersions before the pass's last write: a body with one is stale."""
+    """Versions older than ``version``: before the pass's last write, or, after a fresh
+    read, those kopf's body had yet to catch up with. A body at one is stale."""
 
 
 class Quiet:
